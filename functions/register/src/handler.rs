@@ -1,0 +1,102 @@
+//! `POST /auth/register`: create an account. No cookies; the client logs in next.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::bodies::Credentials;
+use shared::domain::{Email, Password};
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_body, json_response};
+use shared::password;
+use shared::repo::writes;
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: Credentials = json_body(&req)?;
+    let email = Email::parse(&body.email)?;
+    let password = Password::parse(body.password)?;
+    let password_hash = password::hash(&password).await?;
+
+    let user_id = shared::session::random_id();
+    let now = app.now();
+    let mut account: Vec<_> = writes::create_account(&user_id, &email, &password_hash, now.timestamp()).into();
+    account.extend(writes::audit(&user_id, &[EventKind::Register], now.timestamp_millis(), &ClientInfo::of(&req)));
+    app.repo.commit(account).await?;
+
+    tracing::info!(user_id, "account created");
+    Ok(json_response(StatusCode::CREATED, &json!({ "id": user_id, "email": email.as_str() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use testkit::{TestEnv, call, event};
+
+    fn register(email: &str, password: &str) -> Request {
+        event("register").json(json!({ "email": email, "password": password })).request()
+    }
+
+    #[tokio::test]
+    async fn creates_an_account_with_a_normalised_email() {
+        let env = TestEnv::new().await;
+        let reply = call(&env, handle, register("  Alice@Example.COM ", "correct horse battery")).await;
+        assert_eq!(reply.status(), 201);
+        let body = reply.json();
+        assert_eq!(body["email"], "alice@example.com");
+        assert!(!body["id"].as_str().unwrap().is_empty());
+        assert_eq!(body.as_object().unwrap().len(), 2);
+        assert!(reply.set_cookies().is_empty(), "registration sets no cookie");
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+    }
+
+    #[tokio::test]
+    async fn a_taken_email_is_409_whatever_its_case() {
+        let env = TestEnv::new().await;
+        assert_eq!(call(&env, handle, register("bob@example.com", "password one")).await.status(), 201);
+        let again = call(&env, handle, register("BOB@example.com", "password two")).await;
+        assert_eq!((again.status(), again.error()), (409, "email_taken".into()));
+    }
+
+    #[tokio::test]
+    async fn twenty_concurrent_registrations_of_one_email_make_one_account() {
+        let env = TestEnv::new().await;
+        let attempts = (0..20).map(|i| call(&env, handle, register("race@example.com", &format!("password {i:02}"))));
+        let statuses: Vec<u16> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
+        let profiles = env.dump().await.iter().filter(|item| item["sk"].as_s().unwrap() == "PROFILE").count();
+        assert_eq!(profiles, 1);
+    }
+
+    #[tokio::test]
+    async fn bad_input_gets_the_contract_error_and_writes_nothing() {
+        let env = TestEnv::new().await;
+        let cases = [
+            (event("register").header("content-type", None).request(), 415),
+            (event("register").header("content-type", Some("text/plain")).request(), 415),
+            (event("register").raw_body(&format!("{{\"email\":\"{}\"}}", "a".repeat(17_000))).request(), 413),
+            (event("register").raw_body("{").request(), 400),
+            (event("register").json(json!({"email": "a@b.co"})).request(), 400),
+            (event("register").json(json!({"email": "a@b.co", "password": 12345678})).request(), 400),
+            (event("register").json(json!({"email": "a@b.co", "password": "12345678", "admin": true})).request(), 400),
+            (register("not-an-email", "long enough"), 400),
+            (register("a@b.co", "short"), 400),
+            (register("a@b.co", &"x".repeat(129)), 400),
+        ];
+        for (req, status) in cases {
+            assert_eq!(call(&env, handle, req).await.status(), status);
+        }
+        assert!(env.dump().await.is_empty(), "bad input wrote something");
+    }
+
+    #[tokio::test]
+    async fn the_table_holds_no_plaintext_password() {
+        let env = TestEnv::new().await;
+        call(&env, handle, register("carol@example.com", "my secret passphrase")).await;
+        let dump = format!("{:?}", env.dump().await);
+        assert!(!dump.contains("my secret passphrase"));
+        assert!(dump.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+}

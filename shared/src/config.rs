@@ -1,0 +1,113 @@
+//! The settings a function reads from its environment, once, at cold start.
+
+use cookie::SameSite;
+
+/// Everything configurable about a deployment. Read only by [`Config::from_env`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the single DynamoDB table.
+    pub table_name: String,
+    /// `KMS_KEY_ID`: the KMS key (id, ARN or alias) that wraps the data keys.
+    pub kms_key_id: String,
+    /// `ISSUER`: the name shown in authenticator apps and the `iss` of every token.
+    pub issuer: String,
+    pub cookies: CookiePolicy,
+}
+
+/// How cookies are marked: `Secure; SameSite=None` or `Secure; SameSite=Lax`
+/// on a deployed stage, `SameSite=Lax` without `Secure` over plain local http.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// `COOKIE_SECURE`: `true` (default) or `false`.
+    pub secure: bool,
+    /// `COOKIE_SAMESITE`: `Lax` (default), `Strict` or `None`.
+    pub same_site: SameSite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} has an invalid value: {why}")]
+    Invalid { name: &'static str, why: &'static str },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+        };
+        let secure = match lookup("COOKIE_SECURE").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid { name: "COOKIE_SECURE", why: "use true or false" });
+            }
+        };
+        let same_site = match lookup("COOKIE_SAMESITE").as_deref().map(str::trim) {
+            None | Some("Lax") => SameSite::Lax,
+            Some("Strict") => SameSite::Strict,
+            Some("None") => SameSite::None,
+            Some(_) => {
+                return Err(ConfigError::Invalid { name: "COOKIE_SAMESITE", why: "use Lax, Strict or None" });
+            }
+        };
+        if same_site == SameSite::None && !secure {
+            return Err(ConfigError::Invalid {
+                name: "COOKIE_SAMESITE",
+                why: "browsers drop SameSite=None cookies that are not Secure",
+            });
+        }
+        let issuer = lookup("ISSUER").unwrap_or_else(|| "TwoFA".to_string());
+        if issuer.contains(':') || issuer.trim().is_empty() {
+            return Err(ConfigError::Invalid { name: "ISSUER", why: "must be non-empty and contain no ':'" });
+        }
+        Ok(Config {
+            table_name: required("TABLE_NAME")?,
+            kms_key_id: required("KMS_KEY_ID")?,
+            issuer,
+            cookies: CookiePolicy { secure, same_site },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_secure_lax() {
+        let config = load(&[("TABLE_NAME", "t"), ("KMS_KEY_ID", "alias/k")]).unwrap();
+        assert_eq!(config.cookies, CookiePolicy { secure: true, same_site: SameSite::Lax });
+        assert_eq!(config.issuer, "TwoFA");
+    }
+
+    #[test]
+    fn missing_table_is_named() {
+        let err = load(&[("KMS_KEY_ID", "alias/k")]).unwrap_err();
+        assert!(err.to_string().contains("TABLE_NAME"));
+    }
+
+    #[test]
+    fn same_site_none_requires_secure() {
+        let err = load(&[
+            ("TABLE_NAME", "t"),
+            ("KMS_KEY_ID", "k"),
+            ("COOKIE_SECURE", "false"),
+            ("COOKIE_SAMESITE", "None"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("COOKIE_SAMESITE"));
+    }
+}

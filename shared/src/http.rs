@@ -1,0 +1,202 @@
+//! Reading requests and writing responses the way the contract says.
+
+use lambda_http::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Bodies above this many bytes get `413 payload_too_large`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Parses a JSON body: `415` unless the content type is `application/json`,
+/// `413` above [`MAX_BODY_BYTES`], `400` for anything serde refuses (the body
+/// types deny unknown fields).
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    if !has_json_content_type(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    serde_json::from_slice(bytes).map_err(|err| {
+        let what = match err.classify() {
+            serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
+            _ => "the body is not valid JSON",
+        };
+        ApiError::invalid_request(what)
+    })
+}
+
+fn has_json_content_type(req: &Request) -> bool {
+    let Some(value) = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// The value of a request cookie. API Gateway v2 sends cookies in the event's
+/// `cookies` array, which `lambda_http` joins into one `Cookie` header; both
+/// `a=1;b=2` and `a=1; b=2` are read.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_string())
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Who sent the request, as API Gateway saw it (never a client-supplied header).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub fn of(req: &Request) -> Self {
+        match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ClientInfo {
+                ip: ctx.http.source_ip.clone(),
+                user_agent: ctx.http.user_agent.clone(),
+            },
+            _ => ClientInfo::default(),
+        }
+    }
+}
+
+/// A JSON response with the headers every response carries.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let json = serde_json::to_string(body).expect("response bodies serialize");
+    let mut response = Response::new(Body::Text(json));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `204 No Content` with `Cache-Control: no-store`.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds `Set-Cookie` headers; `lambda_http` moves each into the API Gateway v2
+/// response's `cookies` array, so each becomes its own `set-cookie` line.
+pub fn with_cookies(mut response: Response<Body>, cookies: impl IntoIterator<Item = String>) -> Response<Body> {
+    for cookie in cookies {
+        let value = HeaderValue::from_str(&cookie).expect("cookies are built from header-safe parts");
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// Turns a handler's result into the response: errors become the contract's error body.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http;
+    use serde::Deserialize;
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/auth/login");
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        builder.body(Body::Text(body.to_string())).unwrap()
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Login {
+        #[allow(dead_code)]
+        email: String,
+    }
+
+    #[test]
+    fn json_content_type_with_parameters_is_accepted() {
+        let req = request(Some("Application/JSON; charset=utf-8"), r#"{"email":"a@b.co"}"#);
+        assert!(json_body::<Login>(&req).is_ok());
+    }
+
+    #[test]
+    fn other_or_missing_content_type_is_415() {
+        for ct in [None, Some("text/plain"), Some("application/jsonx")] {
+            let req = request(ct, r#"{"email":"a@b.co"}"#);
+            assert!(matches!(json_body::<Login>(&req), Err(ApiError::UnsupportedMediaType)), "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_body_is_413_before_parsing() {
+        let body = format!(r#"{{"email":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        let req = request(Some("application/json"), &body);
+        assert!(matches!(json_body::<Login>(&req), Err(ApiError::PayloadTooLarge)));
+    }
+
+    #[test]
+    fn malformed_unknown_and_lone_surrogates_are_400() {
+        for body in [
+            "{",
+            r#"{"email":"a@b.co","extra":1}"#,
+            r#"{"email":5}"#,
+            r#"{}"#,
+            r#"{"email":"\ud800"}"#,
+            "",
+        ] {
+            let req = request(Some("application/json"), body);
+            assert!(matches!(json_body::<Login>(&req), Err(ApiError::InvalidRequest(_))), "{body}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_read_with_or_without_spaces() {
+        let req = http::Request::builder()
+            .header(COOKIE, "a=1;twofa_token=xyz; refresh_token=r")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(cookie(&req, "twofa_token").as_deref(), Some("xyz"));
+        assert_eq!(cookie(&req, "refresh_token").as_deref(), Some("r"));
+        assert_eq!(cookie(&req, "access_token"), None);
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        let req = http::Request::builder()
+            .header(AUTHORIZATION, "bearer abc.def.ghi")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(bearer_token(&req), Some("abc.def.ghi"));
+        let basic = http::Request::builder()
+            .header(AUTHORIZATION, "Basic dXNlcg==")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(bearer_token(&basic), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! Keys without plaintext at rest: a 256-bit data key from KMS `GenerateDataKey`
+//! is stored only KMS-encrypted in the table, unwrapped once per container and
+//! cached. Every working key (one per token kind, one to seal TOTP secrets, one
+//! to hash backup codes) is derived from it with HKDF, and carries its `kid`
+//! so that keys can rotate.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::Sha256;
+use tokio::sync::OnceCell;
+
+use crate::error::ApiError;
+use crate::repo::{KeyringEntry, Repo};
+use crate::tokens::TokenKind;
+
+/// The KMS encryption context of every data key: it binds the wrapped key to
+/// its purpose and id (and shows in CloudTrail, so it holds nothing secret).
+const CONTEXT_PURPOSE: (&str, &str) = ("purpose", "twofa-keyring");
+
+/// Working keys derived from one data key.
+pub struct DataKey {
+    pub kid: String,
+    token_keys: HashMap<TokenKind, (EncodingKey, DecodingKey)>,
+    seal: Aes256Gcm,
+    backup_mac: SecretBox<[u8; 32]>,
+}
+
+impl DataKey {
+    pub fn derive(kid: &str, material: &[u8]) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"twofa-keyring-v1"), material);
+        let expand = |info: &str| {
+            let mut okm = [0u8; 32];
+            hkdf.expand(info.as_bytes(), &mut okm).expect("32 bytes is a valid HKDF length");
+            okm
+        };
+        let token_keys = TokenKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let secret = expand(&format!("jwt:{}", kind.typ()));
+                (kind, (EncodingKey::from_secret(&secret), DecodingKey::from_secret(&secret)))
+            })
+            .collect();
+        let seal = Aes256Gcm::new_from_slice(&expand("seal:totp-secret")).expect("32-byte AES key");
+        DataKey {
+            kid: kid.to_string(),
+            token_keys,
+            seal,
+            backup_mac: SecretBox::new(Box::new(expand("mac:backup-code"))),
+        }
+    }
+
+    pub(crate) fn token_keys(&self, kind: TokenKind) -> &(EncodingKey, DecodingKey) {
+        &self.token_keys[&kind]
+    }
+}
+
+/// All known keys; new material is always made with the newest.
+pub struct KeySet {
+    current: Arc<DataKey>,
+    by_kid: HashMap<String, Arc<DataKey>>,
+}
+
+const SEALED_VERSION: u8 = 1;
+const NONCE_BYTES: usize = 12;
+
+impl KeySet {
+    pub fn new(keys: Vec<DataKey>) -> Option<Self> {
+        let keys: Vec<Arc<DataKey>> = keys.into_iter().map(Arc::new).collect();
+        let current = keys.iter().max_by_key(|k| kid_number(&k.kid))?.clone();
+        let by_kid = keys.into_iter().map(|k| (k.kid.clone(), k)).collect();
+        Some(KeySet { current, by_kid })
+    }
+
+    pub fn current(&self) -> &DataKey {
+        &self.current
+    }
+
+    pub fn get(&self, kid: &str) -> Option<&DataKey> {
+        self.by_kid.get(kid).map(Arc::as_ref)
+    }
+
+    /// AES-256-GCM under the current key, the user id as associated data, so a
+    /// ciphertext copied onto another user fails to open. The output names its
+    /// key: `version | kid length | kid | nonce | ciphertext and tag`.
+    pub fn seal_totp_secret(&self, user_id: &str, secret: &[u8]) -> Vec<u8> {
+        let key = self.current();
+        let mut nonce = [0u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).expect("the OS random source works");
+        let aad = totp_aad(user_id);
+        let ciphertext = key
+            .seal
+            .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: &aad })
+            .expect("AES-GCM encryption of a short secret cannot fail");
+        let kid = key.kid.as_bytes();
+        let mut out = Vec::with_capacity(2 + kid.len() + NONCE_BYTES + ciphertext.len());
+        out.push(SEALED_VERSION);
+        out.push(u8::try_from(kid.len()).expect("kids are short"));
+        out.extend_from_slice(kid);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    /// Opens what [`KeySet::seal_totp_secret`] made for the same user.
+    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<SecretBox<Vec<u8>>, ApiError> {
+        let corrupt = || ApiError::internal("a sealed TOTP secret does not open");
+        let (&version, rest) = sealed.split_first().ok_or_else(corrupt)?;
+        let (&kid_len, rest) = rest.split_first().ok_or_else(corrupt)?;
+        if version != SEALED_VERSION || rest.len() < kid_len as usize + NONCE_BYTES {
+            return Err(corrupt());
+        }
+        let (kid, rest) = rest.split_at(kid_len as usize);
+        let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
+        let kid = std::str::from_utf8(kid).map_err(|_| corrupt())?;
+        let key = self.get(kid).ok_or_else(corrupt)?;
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| corrupt())?;
+        let aad = totp_aad(user_id);
+        key.seal
+            .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: &aad })
+            .map(|plain| SecretBox::new(Box::new(plain)))
+            .map_err(|_| corrupt())
+    }
+
+    /// The stored form of a backup code: `kid:` and a keyed HMAC-SHA256 of the
+    /// user id and the normalised code. Without the key, the hashes say nothing.
+    pub fn backup_code_hash(&self, user_id: &str, code: &str) -> String {
+        hash_with(self.current(), user_id, code)
+    }
+
+    /// The hash `code` would have under the key named in `stored`, for lookups.
+    pub fn backup_code_hash_like(&self, stored: &str, user_id: &str, code: &str) -> Option<String> {
+        let (kid, _) = stored.split_once(':')?;
+        self.get(kid).map(|key| hash_with(key, user_id, code))
+    }
+}
+
+fn hash_with(key: &DataKey, user_id: &str, code: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.backup_mac.expose_secret()).expect("any key length");
+    mac.update(user_id.as_bytes());
+    mac.update(&[0]);
+    mac.update(code.as_bytes());
+    format!("{}:{}", key.kid, data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes()))
+}
+
+fn totp_aad(user_id: &str) -> Vec<u8> {
+    format!("twofa:totp-secret:{user_id}").into_bytes()
+}
+
+/// `k7` → 7. Unknown shapes sort first.
+fn kid_number(kid: &str) -> u64 {
+    kid.strip_prefix('k').and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Loads (or, the first time ever, creates) the data keys, once per container.
+pub struct Keyring {
+    kms: aws_sdk_kms::Client,
+    repo: Repo,
+    kms_key_id: String,
+    keys: OnceCell<KeySet>,
+}
+
+impl Keyring {
+    pub fn new(kms: aws_sdk_kms::Client, repo: Repo, kms_key_id: String) -> Self {
+        Keyring { kms, repo, kms_key_id, keys: OnceCell::new() }
+    }
+
+    /// The unwrapped keys. The first call per container reads the table and
+    /// calls KMS; later calls cost nothing. A failure is retried next request.
+    pub async fn keys(&self) -> Result<&KeySet, ApiError> {
+        self.keys.get_or_try_init(|| self.load()).await
+    }
+
+    async fn load(&self) -> Result<KeySet, ApiError> {
+        let mut entries = self.repo.keyring_entries().await?;
+        if entries.is_empty() {
+            entries = vec![self.create_first_key().await?];
+        }
+        let mut keys = Vec::with_capacity(entries.len());
+        for entry in entries {
+            keys.push(self.unwrap(&entry).await?);
+        }
+        tracing::info!(keys = keys.len(), "keyring loaded");
+        Ok(KeySet::new(keys).expect("at least one key"))
+    }
+
+    /// Two cold containers may race here: the conditional put lets exactly one
+    /// key in, and the loser reads and uses the winner's.
+    async fn create_first_key(&self) -> Result<KeyringEntry, ApiError> {
+        let kid = "k1";
+        let generated = self
+            .kms
+            .generate_data_key()
+            .key_id(&self.kms_key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .encryption_context(CONTEXT_PURPOSE.0, CONTEXT_PURPOSE.1)
+            .encryption_context("kid", kid)
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
+        let blob = generated.ciphertext_blob.ok_or_else(|| ApiError::unavailable("KMS returned no ciphertext"))?;
+        let entry = KeyringEntry { kid: kid.to_string(), wrapped: blob.into_inner() };
+        if self.repo.add_keyring_entry(&entry).await? {
+            tracing::info!(kid, "created the first data key");
+            return Ok(entry);
+        }
+        self.repo
+            .keyring_entries()
+            .await?
+            .into_iter()
+            .find(|e| e.kid == kid)
+            .ok_or_else(|| ApiError::unavailable("the keyring entry vanished"))
+    }
+
+    async fn unwrap(&self, entry: &KeyringEntry) -> Result<DataKey, ApiError> {
+        let out = self
+            .kms
+            .decrypt()
+            .key_id(&self.kms_key_id)
+            .ciphertext_blob(Blob::new(entry.wrapped.clone()))
+            .encryption_context(CONTEXT_PURPOSE.0, CONTEXT_PURPOSE.1)
+            .encryption_context("kid", &entry.kid)
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
+        let material = out.plaintext.ok_or_else(|| ApiError::unavailable("KMS returned no plaintext"))?;
+        Ok(DataKey::derive(&entry.kid, material.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> KeySet {
+        KeySet::new(vec![DataKey::derive("k1", &[7u8; 32]), DataKey::derive("k2", &[9u8; 32])]).unwrap()
+    }
+
+    #[test]
+    fn the_newest_key_is_current() {
+        assert_eq!(keys().current().kid, "k2");
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_user() {
+        let keys = keys();
+        let sealed = keys.seal_totp_secret("user-a", b"0123456789abcdefghij");
+        assert!(!sealed.windows(20).any(|w| w == b"0123456789abcdefghij"), "plaintext leaked");
+        assert_eq!(keys.open_totp_secret("user-a", &sealed).unwrap().expose_secret(), b"0123456789abcdefghij");
+        assert!(keys.open_totp_secret("user-b", &sealed).is_err());
+    }
+
+    #[test]
+    fn sealing_names_its_key_and_old_keys_still_open() {
+        let old = KeySet::new(vec![DataKey::derive("k1", &[7u8; 32])]).unwrap();
+        let sealed = old.seal_totp_secret("u", b"secret-bytes-here!!!");
+        assert_eq!(&sealed[2..4], b"k1");
+        assert!(keys().open_totp_secret("u", &sealed).is_ok());
+    }
+
+    #[test]
+    fn tampered_or_truncated_blobs_are_refused() {
+        let keys = keys();
+        let mut sealed = keys.seal_totp_secret("u", b"secret-bytes-here!!!");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(keys.open_totp_secret("u", &sealed).is_err());
+        assert!(keys.open_totp_secret("u", &sealed[..10]).is_err());
+        assert!(keys.open_totp_secret("u", &[]).is_err());
+    }
+
+    #[test]
+    fn backup_code_hashes_are_keyed_per_user() {
+        let keys = keys();
+        let a = keys.backup_code_hash("user-a", "abcdefghij");
+        assert!(a.starts_with("k2:"));
+        assert_ne!(a, keys.backup_code_hash("user-b", "abcdefghij"));
+        assert_eq!(keys.backup_code_hash_like(&a, "user-a", "abcdefghij").as_deref(), Some(a.as_str()));
+        let other_material = KeySet::new(vec![DataKey::derive("k2", &[1u8; 32])]).unwrap();
+        assert_ne!(other_material.backup_code_hash("user-a", "abcdefghij"), a);
+    }
+}

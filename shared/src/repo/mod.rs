@@ -1,0 +1,392 @@
+//! The DynamoDB repository: one table, every invariant a condition.
+//!
+//! Items (partition key `pk`, sort key `sk`, TTL attribute `ttl`):
+//!
+//! | pk | sk | holds |
+//! | --- | --- | --- |
+//! | `USER#<id>` | `PROFILE` | email, role, token version, 2FA state, code-attempt counter |
+//! | `USER#<id>` | `SESSION#<sid>` | current and previous refresh id, assurance, expiry |
+//! | `USER#<id>` | `PRE2FA#<nonce>` | a consumed pre-2FA token nonce, until the token expires |
+//! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
+//! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
+//! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
+
+mod items;
+mod records;
+pub mod schema;
+pub mod writes;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+pub use items::Item;
+use items::{ItemExt, n, s};
+pub use records::*;
+pub use writes::Write;
+
+use crate::error::ApiError;
+
+/// A failed-attempt limit: at most `max` failures within `window_secs` of the first.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub max: i64,
+    pub window_secs: i64,
+    failures_attr: &'static str,
+    window_attr: &'static str,
+}
+
+/// 10 wrong passwords per normalised email per 15 minutes.
+pub const PASSWORD_LIMIT: Limit =
+    Limit { max: 10, window_secs: 15 * 60, failures_attr: "pwFails", window_attr: "pwWindowStart" };
+/// 5 wrong codes (TOTP or backup) per user per 15 minutes, across every route.
+pub const CODE_LIMIT: Limit =
+    Limit { max: 5, window_secs: 15 * 60, failures_attr: "codeFails", window_attr: "codeWindowStart" };
+
+/// Access to the table. Cheap to clone.
+#[derive(Clone)]
+pub struct Repo {
+    client: Client,
+    table: String,
+}
+
+impl Repo {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Repo { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
+        Ok(out.item)
+    }
+
+    /// The user's profile, read strongly consistent (token versions are checked on it).
+    pub async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, ApiError> {
+        self.get(keys::user(user_id)).await?.map(|item| UserRecord::from_item(&item)).transpose()
+    }
+
+    /// Counts a password attempt for `email` *before* the password is checked,
+    /// and returns the login item (account or not) in the same round trip.
+    pub async fn reserve_password_attempt(&self, email: &crate::domain::Email, now: i64) -> Result<LoginRecord, ApiError> {
+        let item = self.reserve_attempt(keys::login(email.as_str()), &PASSWORD_LIMIT, None, now).await?;
+        LoginRecord::from_item(&item)
+    }
+
+    /// Counts a code attempt for the user *before* the code is checked, on the
+    /// condition that the token version is still `version`; returns the profile.
+    pub async fn reserve_code_attempt(&self, user_id: &str, version: i64, now: i64) -> Result<UserRecord, ApiError> {
+        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(version), now).await?;
+        UserRecord::from_item(&item)
+    }
+
+    /// One conditional update counts the attempt only while the limit allows
+    /// it, so N parallel attempts never get more than `max` through. A window
+    /// that has passed is restarted by a second conditional update (only after
+    /// a failure that no success reset).
+    async fn reserve_attempt(&self, key: Item, limit: &Limit, version: Option<i64>, now: i64) -> Result<Item, ApiError> {
+        let guard = if version.is_some() { "attribute_exists(pk) AND ver = :ver AND " } else { "" };
+        let cutoff = now - limit.window_secs;
+        let mut values = HashMap::from([
+            (":zero".to_string(), n(0)),
+            (":one".to_string(), n(1)),
+            (":now".to_string(), n(now)),
+            (":cutoff".to_string(), n(cutoff)),
+            (":max".to_string(), n(limit.max)),
+        ]);
+        if let Some(v) = version {
+            values.insert(":ver".to_string(), n(v));
+        }
+        for _ in 0..3 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now)")
+                .condition_expression(format!(
+                    "{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"
+                ))
+                .expression_attribute_names("#f", limit.failures_attr)
+                .expression_attribute_names("#w", limit.window_attr)
+                .set_expression_attribute_values(Some(values.clone()))
+                .return_values(ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            let old = match counted {
+                Ok(out) => return returned_item(out),
+                Err(err) => condition_failed_item(err)?,
+            };
+            if let Some(expected) = version {
+                if old.opt_num("ver")? != Some(expected) {
+                    return Err(ApiError::StaleVersion);
+                }
+            }
+            let window_start = old.num(limit.window_attr)?;
+            if window_start > cutoff {
+                let retry_after = (window_start + limit.window_secs - now).max(1) as u64;
+                return Err(ApiError::TooManyAttempts { retry_after });
+            }
+            // The window has passed: start a new one with this attempt, unless
+            // a concurrent request already did (then count again, above).
+            let mut restart_values = HashMap::from([
+                (":one".to_string(), n(1)),
+                (":now".to_string(), n(now)),
+                (":old".to_string(), n(window_start)),
+            ]);
+            if let Some(v) = version {
+                restart_values.insert(":ver".to_string(), n(v));
+            }
+            let restarted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("SET #f = :one, #w = :now")
+                .condition_expression(format!("{guard}#w = :old"))
+                .expression_attribute_names("#f", limit.failures_attr)
+                .expression_attribute_names("#w", limit.window_attr)
+                .set_expression_attribute_values(Some(restart_values))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match restarted {
+                Ok(out) => return returned_item(out),
+                Err(err) => {
+                    condition_failed_item(err)?;
+                }
+            }
+        }
+        Err(ApiError::unavailable("attempt counter under heavy contention"))
+    }
+
+    /// Applies writes atomically: one `PutItem` when there is a single
+    /// unconditional put, else one `TransactWriteItems`. A refused condition
+    /// becomes the error its write names.
+    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+        writes::commit(self, writes).await
+    }
+
+    /// The session a refresh token names.
+    pub async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
+        self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()
+    }
+
+    /// Lets TTL clean up the attempt counter of an email that has no account
+    /// (never the login item of an account, by condition).
+    pub async fn expire_login_counter(&self, email: &crate::domain::Email, at: i64) -> Result<(), ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::login(email.as_str())))
+            .update_expression("SET #ttl = :at")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(userId)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        match result {
+            Err(err) if !is_condition_failure(&err) => Err(ApiError::unavailable(err)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Swaps the session's current refresh id from `presented` to `next`
+    /// (a condition on the presented one), returning what happened.
+    pub async fn rotate_refresh(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        presented: &str,
+        next: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Rotation, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::session(user_id, session_id)))
+            .update_expression(
+                "SET refreshId = :next, refreshIssuedAt = :now, previousRefreshId = :presented, \
+                 rotatedAt = :now, expiresAt = :exp, #ttl = :exp",
+            )
+            .condition_expression("refreshId = :presented AND expiresAt > :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":next", s(next))
+            .expression_attribute_values(":presented", s(presented))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(expires_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(out) => return Ok(Rotation::Rotated(SessionRecord::from_item(&returned_item(out)?)?)),
+            Err(err) => condition_failed_item(err)?,
+        };
+        if old.is_empty() {
+            return Ok(Rotation::Gone);
+        }
+        let session = SessionRecord::from_item(&old)?;
+        if session.expires_at <= now {
+            Ok(Rotation::Gone)
+        } else if session.previous_refresh_id.as_deref() == Some(presented)
+            && session.rotated_at.is_some_and(|at| now - at < REFRESH_GRACE_SECS)
+        {
+            Ok(Rotation::Grace(session))
+        } else {
+            Ok(Rotation::Reused(session))
+        }
+    }
+
+    /// The user's newest audit events that have not expired, newest first.
+    pub async fn recent_events(&self, user_id: &str, now: i64, limit: i32) -> Result<Vec<AuditRecord>, ApiError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
+        // Events are sorted by time: once one has expired, all older ones have.
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(AuditRecord::from_item)
+            .filter(|record| record.as_ref().map_or(true, |r| r.expires_at > now))
+            .collect()
+    }
+
+    /// Every data key of the keyring, wrapped.
+    pub async fn keyring_entries(&self) -> Result<Vec<KeyringEntry>, ApiError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::KEYRING_PK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
+        out.items.unwrap_or_default().iter().map(KeyringEntry::from_item).collect()
+    }
+
+    /// Adds a wrapped data key unless one with its kid exists; `false` if it did.
+    pub async fn add_keyring_entry(&self, entry: &KeyringEntry) -> Result<bool, ApiError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(entry.to_item()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(ApiError::unavailable(err)),
+        }
+    }
+}
+
+/// Within this many seconds of a rotation, the replaced refresh token gets the
+/// same new one (two tabs refreshing at once stay signed in).
+pub const REFRESH_GRACE_SECS: i64 = 10;
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The presented id was current and is now replaced.
+    Rotated(SessionRecord),
+    /// The presented id was replaced less than 10 seconds ago.
+    Grace(SessionRecord),
+    /// The presented id was replaced earlier: someone replayed it.
+    Reused(SessionRecord),
+    /// No such live session (logged out or expired).
+    Gone,
+}
+
+fn returned_item(out: UpdateItemOutput) -> Result<Item, ApiError> {
+    out.attributes.ok_or_else(|| ApiError::internal("update returned no attributes"))
+}
+
+/// The old item of a refused condition (empty if there was none); any other
+/// failure is the dependency's.
+fn condition_failed_item(err: SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>) -> Result<Item, ApiError> {
+    match err.into_service_error() {
+        UpdateItemError::ConditionalCheckFailedException(e) => Ok(e.item.unwrap_or_default()),
+        other => Err(ApiError::unavailable(other)),
+    }
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// Key shapes.
+pub mod keys {
+    use super::Item;
+    use super::items::s;
+    use std::collections::HashMap;
+
+    pub const KEYRING_PK: &str = "KEYRING";
+
+    pub fn user_pk(user_id: &str) -> String {
+        format!("USER#{user_id}")
+    }
+
+    fn key(pk: String, sk: String) -> Item {
+        HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    }
+
+    pub fn user(user_id: &str) -> Item {
+        key(user_pk(user_id), "PROFILE".into())
+    }
+
+    pub fn login(email: &str) -> Item {
+        key(format!("EMAIL#{email}"), "LOGIN".into())
+    }
+
+    pub fn session(user_id: &str, session_id: &str) -> Item {
+        key(user_pk(user_id), format!("SESSION#{session_id}"))
+    }
+
+    pub fn pre2fa_nonce(user_id: &str, nonce: &str) -> Item {
+        key(user_pk(user_id), format!("PRE2FA#{nonce}"))
+    }
+
+    pub fn event(user_id: &str, at_millis: i64, unique: &str) -> Item {
+        key(user_pk(user_id), format!("EVT#{at_millis:013}#{unique}"))
+    }
+
+    pub fn keyring(kid: &str) -> Item {
+        key(KEYRING_PK.into(), format!("KEY#{kid}"))
+    }
+}

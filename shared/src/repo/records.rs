@@ -1,0 +1,258 @@
+//! What the items hold, as Rust values.
+
+use std::collections::HashMap;
+
+use super::items::{Item, ItemExt, b, bool, n, s};
+use super::keys;
+use crate::audit::EventKind;
+use crate::domain::{Aal, Email, Role};
+use crate::error::ApiError;
+
+/// A user's profile item.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: Email,
+    pub role: Role,
+    /// The token version: tokens carrying another one are refused.
+    pub version: i64,
+    pub twofa: Option<TwofaState>,
+    pub pending: Option<PendingSetup>,
+}
+
+/// 2FA as it is while enabled.
+#[derive(Debug, Clone)]
+pub struct TwofaState {
+    pub sealed_secret: Vec<u8>,
+    pub enabled_at: i64,
+    /// The last accepted TOTP step; no step at or before it is accepted again.
+    pub last_step: Option<u64>,
+    pub backup_hashes: Vec<String>,
+}
+
+/// A secret shown at setup and not yet confirmed.
+#[derive(Debug, Clone)]
+pub struct PendingSetup {
+    pub sealed_secret: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl UserRecord {
+    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+        let role = Role::parse(item.str("role")?).ok_or_else(|| ApiError::internal("stored role is unknown"))?;
+        let twofa = if item.flag("twofaEnabled")? {
+            Some(TwofaState {
+                sealed_secret: item
+                    .opt_bytes("totpSecret")?
+                    .ok_or_else(|| ApiError::internal("2FA is on without a secret"))?
+                    .to_vec(),
+                enabled_at: item.num("enabledAt")?,
+                last_step: item.opt_num("lastStep")?.map(|step| step as u64),
+                backup_hashes: item.str_set("backupCodes")?,
+            })
+        } else {
+            None
+        };
+        let pending = match (item.opt_bytes("pendingSecret")?, item.opt_num("pendingExpiresAt")?) {
+            (Some(sealed), Some(expires_at)) => Some(PendingSetup { sealed_secret: sealed.to_vec(), expires_at }),
+            _ => None,
+        };
+        Ok(UserRecord {
+            id: item.str("id")?.to_string(),
+            email: Email::from_stored(item.str("email")?.to_string()),
+            role,
+            version: item.num("ver")?,
+            twofa,
+            pending,
+        })
+    }
+
+    pub fn twofa_enabled(&self) -> bool {
+        self.twofa.is_some()
+    }
+
+    /// The profile of a new account (2FA off, version 1).
+    pub(crate) fn new_item(id: &str, email: &Email, created_at: i64) -> Item {
+        let mut item = keys::user(id);
+        item.extend([
+            ("id".to_string(), s(id)),
+            ("email".to_string(), s(email.as_str())),
+            ("role".to_string(), s(Role::User.as_str())),
+            ("ver".to_string(), n(1)),
+            ("createdAt".to_string(), n(created_at)),
+            ("twofaEnabled".to_string(), bool(false)),
+        ]);
+        item
+    }
+}
+
+/// The login item of an email: an account's credentials and a copy of what a
+/// login needs from the profile, or only a counter when no account has it.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub account: Option<LoginAccount>,
+    /// Password attempts counted in the current window, this one included.
+    pub attempts: i64,
+    /// When the current window of password attempts started.
+    pub window_start: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginAccount {
+    pub user_id: String,
+    pub email: Email,
+    pub password_hash: String,
+    pub role: Role,
+    pub version: i64,
+    pub twofa_enabled: bool,
+}
+
+impl LoginRecord {
+    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+        let account = match item.opt_str("userId")? {
+            None => None,
+            Some(user_id) => Some(LoginAccount {
+                user_id: user_id.to_string(),
+                email: Email::from_stored(item.str("email")?.to_string()),
+                password_hash: item.str("passwordHash")?.to_string(),
+                role: Role::parse(item.str("role")?).ok_or_else(|| ApiError::internal("stored role is unknown"))?,
+                version: item.num("ver")?,
+                twofa_enabled: item.flag("twofaEnabled")?,
+            }),
+        };
+        Ok(LoginRecord {
+            account,
+            attempts: item.opt_num("pwFails")?.unwrap_or(0),
+            window_start: item.opt_num("pwWindowStart")?.unwrap_or(0),
+        })
+    }
+
+    pub(crate) fn new_item(user_id: &str, email: &Email, password_hash: &str) -> Item {
+        let mut item = keys::login(email.as_str());
+        item.extend([
+            ("userId".to_string(), s(user_id)),
+            ("email".to_string(), s(email.as_str())),
+            ("passwordHash".to_string(), s(password_hash)),
+            ("role".to_string(), s(Role::User.as_str())),
+            ("ver".to_string(), n(1)),
+            ("twofaEnabled".to_string(), bool(false)),
+        ]);
+        item
+    }
+}
+
+/// A refresh-token session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub user_id: String,
+    pub session_id: String,
+    pub refresh_id: String,
+    pub refresh_issued_at: i64,
+    pub previous_refresh_id: Option<String>,
+    pub rotated_at: Option<i64>,
+    pub aal: Aal,
+    pub amr: Vec<String>,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+impl SessionRecord {
+    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+        let aal = u8::try_from(item.num("aal")?)
+            .ok()
+            .and_then(|v| Aal::try_from(v).ok())
+            .ok_or_else(|| ApiError::internal("stored aal is invalid"))?;
+        Ok(SessionRecord {
+            user_id: item.str("userId")?.to_string(),
+            session_id: item.str("sid")?.to_string(),
+            refresh_id: item.str("refreshId")?.to_string(),
+            refresh_issued_at: item.num("refreshIssuedAt")?,
+            previous_refresh_id: item.opt_str("previousRefreshId")?.map(str::to_string),
+            rotated_at: item.opt_num("rotatedAt")?,
+            aal,
+            amr: item.str("amr")?.split(' ').map(str::to_string).collect(),
+            auth_time: item.num("authTime")?,
+            expires_at: item.num("expiresAt")?,
+        })
+    }
+
+    pub(crate) fn to_item(&self) -> Item {
+        let mut item = keys::session(&self.user_id, &self.session_id);
+        item.extend([
+            ("userId".to_string(), s(&self.user_id)),
+            ("sid".to_string(), s(&self.session_id)),
+            ("refreshId".to_string(), s(&self.refresh_id)),
+            ("refreshIssuedAt".to_string(), n(self.refresh_issued_at)),
+            ("aal".to_string(), n(u8::from(self.aal).into())),
+            ("amr".to_string(), s(self.amr.join(" "))),
+            ("authTime".to_string(), n(self.auth_time)),
+            ("expiresAt".to_string(), n(self.expires_at)),
+            ("ttl".to_string(), n(self.expires_at)),
+        ]);
+        item
+    }
+}
+
+/// One stored audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub kind: EventKind,
+    pub at_millis: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub expires_at: i64,
+}
+
+impl AuditRecord {
+    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+        Ok(AuditRecord {
+            kind: EventKind::parse(item.str("type")?).ok_or_else(|| ApiError::internal("unknown event type"))?,
+            at_millis: item.num("atMillis")?,
+            ip: item.opt_str("ip")?.map(str::to_string),
+            user_agent: item.opt_str("userAgent")?.map(str::to_string),
+            expires_at: item.num("expiresAt")?,
+        })
+    }
+
+    pub(crate) fn to_item(&self, user_id: &str, unique: &str) -> Item {
+        let mut item = keys::event(user_id, self.at_millis, unique);
+        item.extend([
+            ("type".to_string(), s(self.kind.as_str())),
+            ("atMillis".to_string(), n(self.at_millis)),
+            ("expiresAt".to_string(), n(self.expires_at)),
+            ("ttl".to_string(), n(self.expires_at)),
+        ]);
+        if let Some(ip) = &self.ip {
+            item.insert("ip".into(), s(ip));
+        }
+        if let Some(ua) = &self.user_agent {
+            item.insert("userAgent".into(), s(ua));
+        }
+        item
+    }
+}
+
+/// A KMS-wrapped data key.
+#[derive(Debug, Clone)]
+pub struct KeyringEntry {
+    pub kid: String,
+    pub wrapped: Vec<u8>,
+}
+
+impl KeyringEntry {
+    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+        Ok(KeyringEntry {
+            kid: item.str("kid")?.to_string(),
+            wrapped: item.opt_bytes("wrappedKey")?.ok_or_else(|| ApiError::internal("keyring entry without key"))?.to_vec(),
+        })
+    }
+
+    pub(crate) fn to_item(&self) -> Item {
+        let mut item = keys::keyring(&self.kid);
+        item.extend(HashMap::from([
+            ("kid".to_string(), s(&self.kid)),
+            ("wrappedKey".to_string(), b(self.wrapped.clone())),
+        ]));
+        item
+    }
+}

@@ -1,0 +1,420 @@
+//! The writes a use case commits together, each with the condition that keeps
+//! it correct under concurrency and the error a refused condition means.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::items::{Item, ItemExt, b, bool, n, s, ss};
+use super::records::{AuditRecord, LoginRecord, SessionRecord, UserRecord};
+use super::{PASSWORD_LIMIT, Repo, keys};
+use crate::audit::EventKind;
+use crate::domain::{Email, Role};
+use crate::error::ApiError;
+use crate::http::ClientInfo;
+
+type Conflict = Box<dyn Fn(&Item) -> ApiError + Send + Sync>;
+
+enum Op {
+    Put { item: Item, condition: Option<&'static str> },
+    Update { key: Item, expression: String, condition: String, names: HashMap<String, String> },
+    Delete { key: Item },
+    Check { key: Item, condition: &'static str },
+}
+
+/// One write of a transaction.
+pub struct Write {
+    op: Op,
+    values: HashMap<String, AttributeValue>,
+    /// What a refused condition means, given the item as it was.
+    conflict: Conflict,
+}
+
+impl Write {
+    fn new(op: Op, conflict: impl Fn(&Item) -> ApiError + Send + Sync + 'static) -> Self {
+        Write { op, values: HashMap::new(), conflict: Box::new(conflict) }
+    }
+
+    fn value(mut self, name: &str, value: AttributeValue) -> Self {
+        self.values.insert(name.to_string(), value);
+        self
+    }
+
+}
+
+fn never(_: &Item) -> ApiError {
+    ApiError::internal("an unconditional write was refused")
+}
+
+fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -> Result<TransactWriteItem, ApiError> {
+    let values = (!values.is_empty()).then_some(values);
+    let all_old = ReturnValuesOnConditionCheckFailure::AllOld;
+    let item = match op {
+        Op::Put { item, condition } => TransactWriteItem::builder().put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_string))
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(all_old)
+                .build()
+                .map_err(ApiError::internal)?,
+        ),
+        Op::Update { key, expression, condition, names } => TransactWriteItem::builder().update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names((!names.is_empty()).then_some(names))
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(all_old)
+                .build()
+                .map_err(ApiError::internal)?,
+        ),
+        Op::Delete { key } => TransactWriteItem::builder()
+            .delete(Delete::builder().table_name(table).set_key(Some(key)).build().map_err(ApiError::internal)?),
+        Op::Check { key, condition } => TransactWriteItem::builder().condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(all_old)
+                .build()
+                .map_err(ApiError::internal)?,
+        ),
+    };
+    Ok(item.build())
+}
+
+pub(super) async fn commit(repo: &Repo, mut writes: Vec<Write>) -> Result<(), ApiError> {
+    if writes.len() == 1 && matches!(writes[0].op, Op::Put { condition: None, .. }) {
+        let Op::Put { item, .. } = writes.remove(0).op else { unreachable!() };
+        repo.client.put_item().table_name(&repo.table).set_item(Some(item)).send().await.map_err(ApiError::unavailable)?;
+        return Ok(());
+    }
+    let mut items = Vec::with_capacity(writes.len());
+    let mut conflicts = Vec::with_capacity(writes.len());
+    for Write { op, values, conflict } in writes {
+        items.push(transact_item(op, values, &repo.table)?);
+        conflicts.push(conflict);
+    }
+    let err = match repo.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    match err.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+            for (reason, conflict) in cancelled.cancellation_reasons().iter().zip(&conflicts) {
+                if reason.code() == Some("ConditionalCheckFailed") {
+                    return Err(conflict(&reason.item().cloned().unwrap_or_default()));
+                }
+            }
+            // Another transaction touched the same items (TransactionConflict)
+            // or DynamoDB throttled: nothing was written, and a retry may pass.
+            Err(ApiError::unavailable(cancelled))
+        }
+        other => Err(ApiError::unavailable(other)),
+    }
+}
+
+fn update(key: Item, expression: impl Into<String>, condition: impl Into<String>) -> Op {
+    Op::Update { key, expression: expression.into(), condition: condition.into(), names: HashMap::new() }
+}
+
+/// The profile changed under us: the caller's token version is gone, or the
+/// state the caller read no longer holds.
+fn profile_conflict(expected_version: i64, otherwise: fn(&Item) -> ApiError) -> impl Fn(&Item) -> ApiError {
+    move |old: &Item| match old.opt_num("ver") {
+        Ok(Some(version)) if version == expected_version => otherwise(old),
+        _ => ApiError::StaleVersion,
+    }
+}
+
+// ---- accounts ----------------------------------------------------------------
+
+/// A new account: the email's login item (unique by condition) and the profile.
+pub fn create_account(user_id: &str, email: &Email, password_hash: &str, now: i64) -> [Write; 2] {
+    [
+        Write::new(
+            Op::Put { item: LoginRecord::new_item(user_id, email, password_hash), condition: Some("attribute_not_exists(userId)") },
+            |_| ApiError::EmailTaken,
+        ),
+        Write::new(Op::Put { item: UserRecord::new_item(user_id, email, now), condition: Some("attribute_not_exists(pk)") }, |_| {
+            ApiError::internal("user id collision")
+        }),
+    ]
+}
+
+/// A correct password (or a completed sign-in) clears the email's password attempts.
+pub fn reset_password_attempts(email: &Email) -> Write {
+    let mut op = update(keys::login(email.as_str()), "REMOVE #f, #w", "attribute_exists(userId)");
+    if let Op::Update { names, .. } = &mut op {
+        names.insert("#f".into(), PASSWORD_LIMIT.failures_attr.into());
+        names.insert("#w".into(), PASSWORD_LIMIT.window_attr.into());
+    }
+    Write::new(op, |_| ApiError::StaleVersion)
+}
+
+/// Updates the copy of role, version and 2FA flag that the login item keeps,
+/// in the same transaction as the profile change.
+fn login_mirror(email: &Email, version: i64, role: Role, twofa_enabled: bool) -> Write {
+    let mut op = update(
+        keys::login(email.as_str()),
+        "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa",
+        "attribute_exists(userId)",
+    );
+    if let Op::Update { names, .. } = &mut op {
+        names.insert("#role".into(), "role".into());
+    }
+    Write::new(op, |_| ApiError::StaleVersion)
+        .value(":mver", n(version))
+        .value(":mrole", s(role.as_str()))
+        .value(":mtfa", bool(twofa_enabled))
+}
+
+/// Ends every session: the token version goes up by one.
+pub fn bump_version(user: &UserRecord) -> [Write; 2] {
+    let next = user.version + 1;
+    [
+        Write::new(update(keys::user(&user.id), "SET ver = :next", "ver = :ver"), profile_conflict(user.version, |_| ApiError::StaleVersion))
+            .value(":next", n(next))
+            .value(":ver", n(user.version)),
+        login_mirror(&user.email, next, user.role, user.twofa_enabled()),
+    ]
+}
+
+/// Grants or revokes a role; every session ends.
+pub fn set_role(user: &UserRecord, role: Role) -> [Write; 2] {
+    let next = user.version + 1;
+    let mut op = update(keys::user(&user.id), "SET ver = :next, #role = :role", "ver = :ver");
+    if let Op::Update { names, .. } = &mut op {
+        names.insert("#role".into(), "role".into());
+    }
+    [
+        Write::new(op, profile_conflict(user.version, |_| ApiError::StaleVersion))
+            .value(":next", n(next))
+            .value(":role", s(role.as_str()))
+            .value(":ver", n(user.version)),
+        login_mirror(&user.email, next, role, user.twofa_enabled()),
+    ]
+}
+
+// ---- 2FA ---------------------------------------------------------------------
+
+const CLEAR_CODE_ATTEMPTS: &str = "codeFails, codeWindowStart";
+
+/// Keeps a new pending secret for ten minutes, replacing any earlier one.
+pub fn start_setup(user: &UserRecord, sealed_secret: Vec<u8>, expires_at: i64) -> Write {
+    Write::new(
+        update(
+            keys::user(&user.id),
+            "SET pendingSecret = :secret, pendingExpiresAt = :exp",
+            "ver = :ver AND twofaEnabled = :false",
+        ),
+        profile_conflict(user.version, |_| ApiError::TwofaAlreadyEnabled),
+    )
+    .value(":secret", b(sealed_secret))
+    .value(":exp", n(expires_at))
+    .value(":ver", n(user.version))
+    .value(":false", bool(false))
+}
+
+/// Turns 2FA on with the pending secret: records the accepted step, stores the
+/// backup-code hashes, clears the code attempts and ends every other session.
+pub fn enable_twofa(user: &UserRecord, pending_sealed: &[u8], step: u64, backup_hashes: &[String], now: i64) -> [Write; 2] {
+    let next = user.version + 1;
+    let profile = Write::new(
+        update(
+            keys::user(&user.id),
+            format!(
+                "SET twofaEnabled = :true, totpSecret = :secret, enabledAt = :now, lastStep = :step, \
+                 backupCodes = :codes, ver = :next REMOVE pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}"
+            ),
+            "ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now",
+        ),
+        profile_conflict(user.version, |old| {
+            if old.flag("twofaEnabled").unwrap_or(false) {
+                ApiError::TwofaAlreadyEnabled
+            } else {
+                ApiError::SetupExpired
+            }
+        }),
+    )
+    .value(":true", bool(true))
+    .value(":false", bool(false))
+    .value(":secret", b(pending_sealed.to_vec()))
+    .value(":now", n(now))
+    .value(":step", n(step as i64))
+    .value(":codes", ss(backup_hashes))
+    .value(":next", n(next))
+    .value(":ver", n(user.version));
+    [profile, login_mirror(&user.email, next, user.role, true)]
+}
+
+/// How a code was proven, for the condition that makes it single-use.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// A TOTP code matched this step: it must be later than the last accepted one.
+    Step(u64),
+    /// A backup code matched this stored hash: it must still be in the set.
+    BackupHash(String),
+}
+
+impl Proof {
+    fn condition(&self) -> &'static str {
+        match self {
+            Proof::Step(_) => "(attribute_not_exists(lastStep) OR lastStep < :step)",
+            Proof::BackupHash(_) => "contains(backupCodes, :hash)",
+        }
+    }
+
+    fn apply(&self, write: Write) -> Write {
+        match self {
+            Proof::Step(step) => write.value(":step", n(*step as i64)),
+            Proof::BackupHash(hash) => write.value(":hash", s(hash)).value(":hashes", ss(std::slice::from_ref(hash))),
+        }
+    }
+}
+
+fn code_conflict(old: &Item) -> ApiError {
+    if old.flag("twofaEnabled").unwrap_or(false) { ApiError::CodeReplayed } else { ApiError::TwofaNotEnabled }
+}
+
+/// Accepts a code while 2FA is on: a TOTP step is recorded (never accepted
+/// again), a backup code is removed from the set; the code attempts reset.
+pub fn accept_code(user: &UserRecord, proof: &Proof) -> Write {
+    let expression = match proof {
+        Proof::Step(_) => format!("SET lastStep = :step REMOVE {CLEAR_CODE_ATTEMPTS}"),
+        Proof::BackupHash(_) => format!("DELETE backupCodes :hashes REMOVE {CLEAR_CODE_ATTEMPTS}"),
+    };
+    let write = Write::new(
+        update(keys::user(&user.id), expression, format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition())),
+        profile_conflict(user.version, code_conflict),
+    )
+    .value(":ver", n(user.version))
+    .value(":true", bool(true));
+    proof.apply(write)
+}
+
+/// Turns 2FA off after a proven code: secret, step and backup codes go, every
+/// other session ends.
+pub fn disable_twofa(user: &UserRecord, proof: &Proof) -> [Write; 2] {
+    let next = user.version + 1;
+    let profile = Write::new(
+        update(
+            keys::user(&user.id),
+            format!(
+                "SET twofaEnabled = :false, ver = :next \
+                 REMOVE totpSecret, enabledAt, lastStep, backupCodes, {CLEAR_CODE_ATTEMPTS}"
+            ),
+            format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition()),
+        ),
+        profile_conflict(user.version, code_conflict),
+    )
+    .value(":false", bool(false))
+    .value(":true", bool(true))
+    .value(":next", n(next))
+    .value(":ver", n(user.version));
+    let profile = match proof {
+        Proof::Step(step) => profile.value(":step", n(*step as i64)),
+        Proof::BackupHash(hash) => profile.value(":hash", s(hash)),
+    };
+    [profile, login_mirror(&user.email, next, user.role, false)]
+}
+
+/// Replaces the backup codes after a proven TOTP code (recording its step).
+pub fn replace_backup_codes(user: &UserRecord, step: u64, hashes: &[String]) -> Write {
+    Write::new(
+        update(
+            keys::user(&user.id),
+            format!("SET backupCodes = :codes, lastStep = :step REMOVE {CLEAR_CODE_ATTEMPTS}"),
+            format!("ver = :ver AND twofaEnabled = :true AND {}", Proof::Step(step).condition()),
+        ),
+        profile_conflict(user.version, code_conflict),
+    )
+    .value(":codes", ss(hashes))
+    .value(":step", n(step as i64))
+    .value(":ver", n(user.version))
+    .value(":true", bool(true))
+}
+
+/// An operator's reset for a user who lost every factor: 2FA off, codes gone,
+/// attempts cleared, every session ended.
+pub fn reset_twofa(user: &UserRecord) -> [Write; 2] {
+    let next = user.version + 1;
+    [
+        Write::new(
+            update(
+                keys::user(&user.id),
+                format!(
+                    "SET twofaEnabled = :false, ver = :next REMOVE totpSecret, enabledAt, lastStep, backupCodes, \
+                     pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}"
+                ),
+                "ver = :ver",
+            ),
+            profile_conflict(user.version, |_| ApiError::StaleVersion),
+        )
+        .value(":false", bool(false))
+        .value(":next", n(next))
+        .value(":ver", n(user.version)),
+        login_mirror(&user.email, next, user.role, false),
+    ]
+}
+
+// ---- pre-2FA tokens and sessions ---------------------------------------------
+
+/// Consumes a pre-2FA token's nonce: a second use of the token fails here.
+pub fn consume_pre2fa_nonce(user_id: &str, nonce: &str, expires_at: i64) -> Write {
+    let mut item = keys::pre2fa_nonce(user_id, nonce);
+    item.insert("expiresAt".into(), n(expires_at));
+    item.insert("ttl".into(), n(expires_at));
+    Write::new(Op::Put { item, condition: Some("attribute_not_exists(pk)") }, |_| ApiError::TokenAlreadyUsed)
+}
+
+/// Holds only while the pre-2FA token's nonce is unused.
+pub fn pre2fa_nonce_unused(user_id: &str, nonce: &str) -> Write {
+    Write::new(
+        Op::Check { key: keys::pre2fa_nonce(user_id, nonce), condition: "attribute_not_exists(pk)" },
+        |_| ApiError::TokenAlreadyUsed,
+    )
+}
+
+pub fn create_session(session: &SessionRecord) -> Write {
+    Write::new(Op::Put { item: session.to_item(), condition: None }, never)
+}
+
+pub fn delete_session(user_id: &str, session_id: &str) -> Write {
+    Write::new(Op::Delete { key: keys::session(user_id, session_id) }, never)
+}
+
+// ---- audit -------------------------------------------------------------------
+
+/// Audit events that happened in this order at `now_millis` (each a
+/// millisecond after the previous, so newest-first lists keep the order).
+pub fn audit(user_id: &str, kinds: &[EventKind], now_millis: i64, client: &ClientInfo) -> Vec<Write> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| audit_with_key(user_id, AuditRecord::new(*kind, now_millis + i as i64, client), &random_suffix()))
+        .collect()
+}
+
+/// An audit event whose key is derived from `unique`: writing it twice leaves one event.
+pub fn audit_once(user_id: &str, kind: EventKind, at_millis: i64, client: &ClientInfo, unique: &str) -> Write {
+    audit_with_key(user_id, AuditRecord::new(kind, at_millis, client), unique)
+}
+
+fn audit_with_key(user_id: &str, record: AuditRecord, unique: &str) -> Write {
+    Write::new(Op::Put { item: record.to_item(user_id, unique), condition: None }, never)
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    data_encoding::HEXLOWER.encode(&bytes)
+}

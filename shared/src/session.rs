@@ -1,0 +1,130 @@
+//! Issuing sessions: a session item, an access token and a refresh token.
+
+use crate::app::App;
+use crate::audit::EventKind;
+use crate::http::ClientInfo;
+use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
+use crate::domain::{Aal, Role, SecondFactor, amr};
+use crate::keyring::KeySet;
+use crate::repo::{SessionRecord, Write, writes};
+use crate::tokens::{
+    self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered, TokenKind,
+};
+
+/// Who a session is for, as of the token version it was issued under.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub role: Role,
+    pub version: i64,
+}
+
+/// A new session, ready to be committed with the rest of the use case.
+pub struct NewSession {
+    pub record: SessionRecord,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl NewSession {
+    /// A session after a password (`second` = `None`, aal 1) or after a
+    /// password and a second factor (aal 2). `auth_time` is when the
+    /// credentials were last checked.
+    pub fn issue(app: &App, keys: &KeySet, subject: Subject<'_>, second: Option<SecondFactor>, auth_time: i64) -> Self {
+        let now = app.now().timestamp();
+        let record = SessionRecord {
+            user_id: subject.user_id.to_string(),
+            session_id: random_id(),
+            refresh_id: random_id(),
+            refresh_issued_at: now,
+            previous_refresh_id: None,
+            rotated_at: None,
+            aal: if second.is_some() { Aal::Two } else { Aal::One },
+            amr: amr(second),
+            auth_time,
+            expires_at: now + REFRESH_TTL_SECS,
+        };
+        NewSession {
+            access_token: access_token(app, keys, &record, subject.role, subject.version, now),
+            refresh_token: refresh_token(app, keys, &record, subject.version),
+            record,
+        }
+    }
+
+    pub fn write(&self) -> Write {
+        writes::create_session(&self.record)
+    }
+
+    /// `access_token` and `refresh_token`, and the pre-2FA cookie cleared.
+    pub fn cookies(&self, app: &App) -> Vec<String> {
+        let policy = &app.config.cookies;
+        vec![
+            policy.set(ACCESS_COOKIE, &self.access_token),
+            policy.set(REFRESH_COOKIE, &self.refresh_token),
+            policy.clear(TWOFA_COOKIE),
+        ]
+    }
+}
+
+/// A fresh access token for a session.
+pub fn access_token(app: &App, keys: &KeySet, session: &SessionRecord, role: Role, version: i64, now: i64) -> String {
+    tokens::sign(
+        keys,
+        &AccessClaims {
+            reg: Registered::new(TokenKind::Access, &app.config.issuer, &session.user_id, now, ACCESS_TTL_SECS),
+            sid: session.session_id.clone(),
+            role,
+            aal: session.aal,
+            amr: session.amr.clone(),
+            auth_time: session.auth_time,
+            ver: version,
+        },
+    )
+}
+
+/// The session's current refresh token. Signing is deterministic, so the same
+/// session state always yields the same token (the 10-second grace relies on it).
+pub fn refresh_token(app: &App, keys: &KeySet, session: &SessionRecord, version: i64) -> String {
+    tokens::sign(
+        keys,
+        &RefreshClaims {
+            reg: Registered::new(
+                TokenKind::Refresh,
+                &app.config.issuer,
+                &session.user_id,
+                session.refresh_issued_at,
+                REFRESH_TTL_SECS,
+            ),
+            sid: session.session_id.clone(),
+            jti: session.refresh_id.clone(),
+            ver: version,
+        },
+    )
+}
+
+/// 128 random bits, URL-safe.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    data_encoding::BASE32_NOPAD.encode(&bytes).to_lowercase()
+}
+
+/// A pre-2FA token: issued after the password, good for one successful
+/// verification within five minutes.
+pub fn pre2fa_token(app: &App, keys: &KeySet, user_id: &str, version: i64, now: i64) -> (Pre2faClaims, String) {
+    let claims = Pre2faClaims {
+        reg: Registered::new(TokenKind::Pre2fa, &app.config.issuer, user_id, now, PRE2FA_TTL_SECS),
+        jti: random_id(),
+        ver: version,
+        auth_time: now,
+    };
+    let token = tokens::sign(keys, &claims);
+    (claims, token)
+}
+
+/// The `login` audit event of a password accepted before a second factor. Its
+/// key derives from the pre-2FA nonce, so the writes that may carry it (a
+/// counter reset at login, the verification, a failed code) leave one event.
+pub fn password_accepted_event(claims: &Pre2faClaims, client: &ClientInfo) -> Write {
+    writes::audit_once(&claims.reg.sub, EventKind::Login, claims.auth_time * 1000, client, &format!("login-{}", claims.jti))
+}

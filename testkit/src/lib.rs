@@ -1,0 +1,260 @@
+//! Test support for handler tests: each test gets its own table and KMS key in
+//! moto (so tests run in parallel), a clock it controls, a counter of the AWS
+//! calls made, and real API Gateway v2 events from `events/`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use shared::clock::Clock;
+use shared::config::{Config, CookiePolicy};
+use shared::{ApiError, App};
+
+pub use shared;
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    pub fn at(instant: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(TestClock(Mutex::new(instant)))
+    }
+
+    pub fn set(&self, instant: DateTime<Utc>) {
+        *self.0.lock().unwrap() = instant;
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Counts every AWS operation (not attempt) by `service.operation`.
+#[derive(Debug, Default, Clone)]
+pub struct CallCounter(Arc<Mutex<Vec<String>>>);
+
+impl CallCounter {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    pub fn reset(&self) {
+        self.take();
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| format!("{}.{}", m.service(), m.name()))
+            .unwrap_or_else(|| "unknown".into());
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+/// A moment that is not close to a TOTP step boundary, so tests are stable.
+pub fn default_instant() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 10).unwrap()
+}
+
+/// One isolated environment: its own table and key, a test clock, a counter.
+pub struct TestEnv {
+    pub app: App,
+    pub clock: Arc<TestClock>,
+    pub calls: CallCounter,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub kms: aws_sdk_kms::Client,
+}
+
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// The SDK configuration for moto at `AWS_ENDPOINT_URL`, with the production
+/// timeouts and retries.
+pub async fn moto_sdk_config() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("handler tests need moto: run them with `make test`, or start moto and set AWS_ENDPOINT_URL")
+    });
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "testkit"))
+        .timeout_config(shared::aws::timeouts())
+        .retry_config(shared::aws::retries())
+        .load()
+        .await
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with_cookie_policy(CookiePolicy { secure: false, same_site: cookie::SameSite::Lax }).await
+    }
+
+    pub async fn with_cookie_policy(cookies: CookiePolicy) -> Self {
+        let sdk = moto_sdk_config().await;
+        let calls = CallCounter::default();
+        let dynamo = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.clone()).build(),
+        );
+        let kms =
+            aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&sdk).interceptor(calls.clone()).build());
+        let table = format!(
+            "test-{}-{}-{}",
+            std::process::id(),
+            TABLES.fetch_add(1, Ordering::Relaxed),
+            shared::session::random_id()
+        );
+        shared::repo::schema::create_table(&dynamo, &table).await.expect("create the test table in moto");
+        let key = kms.create_key().send().await.expect("create a KMS key in moto");
+        let key_id = key.key_metadata.expect("key metadata").key_id;
+        let config =
+            Config { table_name: table, kms_key_id: key_id, issuer: "TwoFA Test".to_string(), cookies };
+        let clock = TestClock::at(default_instant());
+        let app = App::new(config, dynamo.clone(), kms.clone(), clock.clone());
+        calls.reset();
+        TestEnv { app, clock, calls, dynamo, kms }
+    }
+
+    /// Every item in the table, for assertions about what is stored.
+    pub async fn dump(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self.dynamo.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
+        out.items.unwrap_or_default()
+    }
+}
+
+/// Runs a handler and maps its error the way the deployed function does.
+pub async fn call<F>(env: &TestEnv, handler: F, req: Request) -> Reply
+where
+    F: AsyncFnOnce(&App, Request) -> Result<Response<Body>, ApiError>,
+{
+    Reply(shared::http::respond(handler(&env.app, req).await))
+}
+
+/// A request built from one of the `events/*.json` API Gateway v2 samples.
+pub struct Event {
+    json: Value,
+}
+
+pub fn event(name: &str) -> Event {
+    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    Event { json: serde_json::from_str(&text).expect("event JSON") }
+}
+
+impl Event {
+    /// Replaces the body with this JSON.
+    pub fn json(self, body: Value) -> Self {
+        self.raw_body(&body.to_string())
+    }
+
+    /// Replaces the body with these exact characters.
+    pub fn raw_body(mut self, body: &str) -> Self {
+        self.json["body"] = Value::String(body.to_string());
+        self
+    }
+
+    pub fn no_body(mut self) -> Self {
+        self.json.as_object_mut().unwrap().remove("body");
+        self
+    }
+
+    /// Sets (or, with `None`, removes) a header.
+    pub fn header(mut self, name: &str, value: Option<&str>) -> Self {
+        let headers = self.json["headers"].as_object_mut().unwrap();
+        match value {
+            Some(v) => headers.insert(name.to_lowercase(), Value::String(v.to_string())),
+            None => headers.remove(&name.to_lowercase()),
+        };
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", Some(&format!("Bearer {token}")))
+    }
+
+    /// Replaces the request's cookies (`name=value` pairs).
+    pub fn cookies<S: AsRef<str>>(mut self, cookies: &[S]) -> Self {
+        self.json["cookies"] = Value::Array(cookies.iter().map(|c| Value::String(c.as_ref().to_string())).collect());
+        self
+    }
+
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        self.cookies(&[format!("{name}={value}")])
+    }
+
+    pub fn source(mut self, ip: &str, user_agent: &str) -> Self {
+        self.json["requestContext"]["http"]["sourceIp"] = Value::String(ip.to_string());
+        self.json["requestContext"]["http"]["userAgent"] = Value::String(user_agent.to_string());
+        self
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.json.to_string()).expect("a valid API Gateway v2 event")
+    }
+}
+
+/// A handler's response, with helpers for assertions.
+pub struct Reply(pub Response<Body>);
+
+impl Reply {
+    pub fn status(&self) -> u16 {
+        self.0.status().as_u16()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.0.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> Value {
+        match self.0.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+            Body::Empty => Value::Null,
+            Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
+            _ => Value::Null,
+        }
+    }
+
+    /// The contract's `error` code of an error response.
+    pub fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Every `Set-Cookie` of the response, parsed.
+    pub fn set_cookies(&self) -> Vec<cookie::Cookie<'static>> {
+        self.0
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| cookie::Cookie::parse(v.to_str().unwrap().to_string()).unwrap())
+            .collect()
+    }
+
+    /// The value a `Set-Cookie` gives `name` (empty when it clears it).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().into_iter().find(|c| c.name() == name).map(|c| c.value().to_string())
+    }
+}
