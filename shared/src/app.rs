@@ -23,7 +23,12 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, dynamo: aws_sdk_dynamodb::Client, kms: aws_sdk_kms::Client, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: Config,
+        dynamo: aws_sdk_dynamodb::Client,
+        kms: aws_sdk_kms::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let repo = Repo::new(dynamo, config.table_name.clone());
         let keyring = Keyring::new(kms, repo.clone(), config.kms_key_id.clone());
         App { config, repo, keyring, clock }
@@ -33,12 +38,7 @@ impl App {
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = crate::aws::sdk_config().await;
-        Ok(App::new(
-            config,
-            aws_sdk_dynamodb::Client::new(&sdk),
-            aws_sdk_kms::Client::new(&sdk),
-            Arc::new(SystemClock),
-        ))
+        Ok(App::new(config, aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk), Arc::new(SystemClock)))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

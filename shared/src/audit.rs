@@ -84,9 +84,7 @@ impl From<&AuditRecord> for EventView {
 
 /// RFC 3339 in UTC with milliseconds.
 pub fn rfc3339_millis(millis: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

@@ -35,8 +35,8 @@ pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<C
         return Err(ApiError::Unauthorized);
     };
     let keys = app.keyring.keys().await?;
-    let claims = tokens::verify::<AccessClaims>(keys, &token, &app.config.issuer, app.now().timestamp())
-        .map_err(|reason| {
+    let claims =
+        tokens::verify::<AccessClaims>(keys, &token, &app.config.issuer, app.now().timestamp()).map_err(|reason| {
             tracing::debug!(%reason, "access token refused");
             ApiError::Unauthorized
         })?;

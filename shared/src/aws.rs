@@ -19,11 +19,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// The SDK configuration every client is built from. The endpoint comes from
 /// the standard `AWS_ENDPOINT_URL` when set (the local stack), else AWS.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .retry_config(retries())
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries()).load().await
 }
 
 pub fn timeouts() -> TimeoutConfig {

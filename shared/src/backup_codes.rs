@@ -85,7 +85,9 @@ mod tests {
         let keys = keys();
         let set = BackupCodeSet::generate(&keys, "u");
         let code = &set.shown[3];
-        for typed in [code.clone(), code.replace('-', ""), code.to_uppercase(), format!(" {} ", code.replace('-', " - "))] {
+        for typed in
+            [code.clone(), code.replace('-', ""), code.to_uppercase(), format!(" {} ", code.replace('-', " - "))]
+        {
             assert_eq!(find_match(&keys, "u", &typed, &set.hashes).as_ref(), Some(&set.hashes[3]), "{typed}");
         }
         assert_eq!(find_match(&keys, "other-user", code, &set.hashes), None);

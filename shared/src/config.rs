@@ -39,9 +39,8 @@ impl Config {
 
     /// Reads the settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
-        };
+        let required =
+            |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name));
         let secure = match lookup("COOKIE_SECURE").as_deref().map(str::trim) {
             None | Some("true") => true,
             Some("false") => false,
@@ -101,13 +100,9 @@ mod tests {
 
     #[test]
     fn same_site_none_requires_secure() {
-        let err = load(&[
-            ("TABLE_NAME", "t"),
-            ("KMS_KEY_ID", "k"),
-            ("COOKIE_SECURE", "false"),
-            ("COOKIE_SAMESITE", "None"),
-        ])
-        .unwrap_err();
+        let err =
+            load(&[("TABLE_NAME", "t"), ("KMS_KEY_ID", "k"), ("COOKIE_SECURE", "false"), ("COOKIE_SAMESITE", "None")])
+                .unwrap_err();
         assert!(err.to_string().contains("COOKIE_SAMESITE"));
     }
 }

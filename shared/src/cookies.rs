@@ -61,11 +61,9 @@ mod tests {
 
     #[test]
     fn each_cookie_has_its_path_and_lifetime() {
-        for (name, path, seconds) in [
-            (ACCESS_COOKIE, "/", 900),
-            (REFRESH_COOKIE, "/auth", 604_800),
-            (TWOFA_COOKIE, "/auth/2fa", 300),
-        ] {
+        for (name, path, seconds) in
+            [(ACCESS_COOKIE, "/", 900), (REFRESH_COOKIE, "/auth", 604_800), (TWOFA_COOKIE, "/auth/2fa", 300)]
+        {
             let cookie = parsed(&DEPLOYED.set(name, "a.b.c"));
             assert_eq!((cookie.name(), cookie.value()), (name, "a.b.c"));
             assert_eq!(cookie.path(), Some(path));

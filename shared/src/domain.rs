@@ -16,9 +16,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid_request("the email address is not valid");
         let email = raw.trim().to_lowercase();
-        if email.chars().count() > Self::MAX_CHARS
-            || email.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if email.chars().count() > Self::MAX_CHARS || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;

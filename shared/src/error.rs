@@ -115,9 +115,7 @@ impl ApiError {
             SetupExpired => "No 2FA setup is pending, or it expired. Start the setup again.".into(),
             Unauthorized | StaleVersion => "Sign in to continue.".into(),
             InvalidCredentials => "The email or password is wrong.".into(),
-            SessionExpired | TokenAlreadyUsed => {
-                "The sign-in step expired. Sign in again with your password.".into()
-            }
+            SessionExpired | TokenAlreadyUsed => "The sign-in step expired. Sign in again with your password.".into(),
             MfaRequired => "Turn on two-factor authentication to continue.".into(),
             EmailTaken => "An account with this email already exists.".into(),
             TwofaAlreadyEnabled => "Two-factor authentication is already on.".into(),
@@ -158,10 +156,9 @@ impl ApiError {
         let body = ErrorBody { error: self.code(), message: self.message() };
         let mut response = crate::http::json_response(self.status(), &body);
         if let Some(seconds) = self.retry_after() {
-            response.headers_mut().insert(
-                lambda_http::http::header::RETRY_AFTER,
-                lambda_http::http::HeaderValue::from(seconds),
-            );
+            response
+                .headers_mut()
+                .insert(lambda_http::http::header::RETRY_AFTER, lambda_http::http::HeaderValue::from(seconds));
         }
         response
     }

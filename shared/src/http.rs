@@ -76,10 +76,9 @@ pub struct ClientInfo {
 impl ClientInfo {
     pub fn of(req: &Request) -> Self {
         match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ClientInfo {
-                ip: ctx.http.source_ip.clone(),
-                user_agent: ctx.http.user_agent.clone(),
-            },
+            Some(RequestContext::ApiGatewayV2(ctx)) => {
+                ClientInfo { ip: ctx.http.source_ip.clone(), user_agent: ctx.http.user_agent.clone() }
+            }
             _ => ClientInfo::default(),
         }
     }
@@ -162,14 +161,7 @@ mod tests {
 
     #[test]
     fn malformed_unknown_and_lone_surrogates_are_400() {
-        for body in [
-            "{",
-            r#"{"email":"a@b.co","extra":1}"#,
-            r#"{"email":5}"#,
-            r#"{}"#,
-            r#"{"email":"\ud800"}"#,
-            "",
-        ] {
+        for body in ["{", r#"{"email":"a@b.co","extra":1}"#, r#"{"email":5}"#, r#"{}"#, r#"{"email":"\ud800"}"#, ""] {
             let req = request(Some("application/json"), body);
             assert!(matches!(json_body::<Login>(&req), Err(ApiError::InvalidRequest(_))), "{body}");
         }
@@ -177,10 +169,8 @@ mod tests {
 
     #[test]
     fn cookies_are_read_with_or_without_spaces() {
-        let req = http::Request::builder()
-            .header(COOKIE, "a=1;twofa_token=xyz; refresh_token=r")
-            .body(Body::Empty)
-            .unwrap();
+        let req =
+            http::Request::builder().header(COOKIE, "a=1;twofa_token=xyz; refresh_token=r").body(Body::Empty).unwrap();
         assert_eq!(cookie(&req, "twofa_token").as_deref(), Some("xyz"));
         assert_eq!(cookie(&req, "refresh_token").as_deref(), Some("r"));
         assert_eq!(cookie(&req, "access_token"), None);
@@ -188,15 +178,9 @@ mod tests {
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
-        let req = http::Request::builder()
-            .header(AUTHORIZATION, "bearer abc.def.ghi")
-            .body(Body::Empty)
-            .unwrap();
+        let req = http::Request::builder().header(AUTHORIZATION, "bearer abc.def.ghi").body(Body::Empty).unwrap();
         assert_eq!(bearer_token(&req), Some("abc.def.ghi"));
-        let basic = http::Request::builder()
-            .header(AUTHORIZATION, "Basic dXNlcg==")
-            .body(Body::Empty)
-            .unwrap();
+        let basic = http::Request::builder().header(AUTHORIZATION, "Basic dXNlcg==").body(Body::Empty).unwrap();
         assert_eq!(bearer_token(&basic), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Everything two functions need: domain values, TOTP, tokens, keys, the
 //! DynamoDB repository, request parsing, cookies, errors and audit events.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -2,13 +2,14 @@
 
 use crate::app::App;
 use crate::audit::EventKind;
-use crate::http::ClientInfo;
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
 use crate::domain::{Aal, Role, SecondFactor, amr};
+use crate::http::ClientInfo;
 use crate::keyring::KeySet;
 use crate::repo::{SessionRecord, Write, writes};
 use crate::tokens::{
-    self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered, TokenKind,
+    self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered,
+    TokenKind,
 };
 
 /// Who a session is for, as of the token version it was issued under.
@@ -126,5 +127,11 @@ pub fn pre2fa_token(app: &App, keys: &KeySet, user_id: &str, version: i64, now: 
 /// key derives from the pre-2FA nonce, so the writes that may carry it (a
 /// counter reset at login, the verification, a failed code) leave one event.
 pub fn password_accepted_event(claims: &Pre2faClaims, client: &ClientInfo) -> Write {
-    writes::audit_once(&claims.reg.sub, EventKind::Login, claims.auth_time * 1000, client, &format!("login-{}", claims.jti))
+    writes::audit_once(
+        &claims.reg.sub,
+        EventKind::Login,
+        claims.auth_time * 1000,
+        client,
+        &format!("login-{}", claims.jti),
+    )
 }

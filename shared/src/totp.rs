@@ -113,8 +113,7 @@ pub fn otpauth_url(issuer: &str, email: &str, secret: &TotpSecret) -> String {
 
 /// A `data:image/png;base64,...` URL of a QR code that encodes `url`.
 pub fn qr_data_url(url: &str) -> Result<String, ApiError> {
-    let png = qrcodegen_image::draw_png(url)
-        .map_err(|_| ApiError::internal("otpauth URL too long for a QR code"))?;
+    let png = qrcodegen_image::draw_png(url).map_err(|_| ApiError::internal("otpauth URL too long for a QR code"))?;
     Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)))
 }
 

@@ -10,13 +10,24 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
 use serde_json::Value;
+use shared::backup_codes::BackupCodeSet;
 use shared::clock::Clock;
 use shared::config::{Config, CookiePolicy};
+use shared::domain::{Email, Password, SecondFactor};
+use shared::http::ClientInfo;
+use shared::keyring::KeySet;
+use shared::repo::{UserRecord, writes};
+use shared::session::{NewSession, Subject};
+use shared::totp::TotpSecret;
 use shared::{ApiError, App};
+
+pub mod proxy;
 
 pub use shared;
 
@@ -63,18 +74,26 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| format!("{}.{}", m.service(), m.name()))
-            .unwrap_or_else(|| "unknown".into());
+        let name =
+            cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_else(|| "unknown".into());
         self.0.lock().unwrap().push(name);
         Ok(())
     }
+}
+
+fn clients(sdk: &aws_config::SdkConfig, calls: &CallCounter) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+    );
+    let kms =
+        aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(calls.clone()).build());
+    (dynamo, kms)
 }
 
 /// A moment that is not close to a TOTP step boundary, so tests are stable.
@@ -96,9 +115,18 @@ static TABLES: AtomicUsize = AtomicUsize::new(0);
 /// The SDK configuration for moto at `AWS_ENDPOINT_URL`, with the production
 /// timeouts and retries.
 pub async fn moto_sdk_config() -> aws_config::SdkConfig {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+    sdk_config_for(&moto_endpoint()).await
+}
+
+/// moto's address, from `AWS_ENDPOINT_URL`.
+pub fn moto_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
         panic!("handler tests need moto: run them with `make test`, or start moto and set AWS_ENDPOINT_URL")
-    });
+    })
+}
+
+/// The SDK configuration for an endpoint of the local stack.
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -115,13 +143,21 @@ impl TestEnv {
     }
 
     pub async fn with_cookie_policy(cookies: CookiePolicy) -> Self {
-        let sdk = moto_sdk_config().await;
+        Self::build(cookies, &moto_endpoint()).await
+    }
+
+    /// An environment whose functions reach moto through `proxy`, which the
+    /// test can cut or stall. The table and key are made directly in moto, and
+    /// `dynamo`/`kms` stay direct so the test can inspect what was written.
+    pub async fn behind(proxy: &proxy::FaultProxy) -> Self {
+        let env = Self::new().await;
+        let (dynamo, kms) = clients(&sdk_config_for(&proxy.endpoint()).await, &env.calls);
+        TestEnv { app: App::new(env.app.config.clone(), dynamo, kms, env.clock.clone()), ..env }
+    }
+
+    async fn build(cookies: CookiePolicy, endpoint: &str) -> Self {
         let calls = CallCounter::default();
-        let dynamo = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.clone()).build(),
-        );
-        let kms =
-            aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&sdk).interceptor(calls.clone()).build());
+        let (dynamo, kms) = clients(&sdk_config_for(endpoint).await, &calls);
         let table = format!(
             "test-{}-{}-{}",
             std::process::id(),
@@ -131,12 +167,53 @@ impl TestEnv {
         shared::repo::schema::create_table(&dynamo, &table).await.expect("create the test table in moto");
         let key = kms.create_key().send().await.expect("create a KMS key in moto");
         let key_id = key.key_metadata.expect("key metadata").key_id;
-        let config =
-            Config { table_name: table, kms_key_id: key_id, issuer: "TwoFA Test".to_string(), cookies };
+        let config = Config { table_name: table, kms_key_id: key_id, issuer: "TwoFA Test".to_string(), cookies };
         let clock = TestClock::at(default_instant());
         let app = App::new(config, dynamo.clone(), kms.clone(), clock.clone());
         calls.reset();
         TestEnv { app, clock, calls, dynamo, kms }
+    }
+
+    /// The bytes of every stored attribute value (strings, numbers, binaries,
+    /// set members), to prove a secret is nowhere in the table.
+    pub async fn stored_values(&self) -> Vec<Vec<u8>> {
+        fn walk(value: &aws_sdk_dynamodb::types::AttributeValue, out: &mut Vec<Vec<u8>>) {
+            use aws_sdk_dynamodb::types::AttributeValue as V;
+            match value {
+                V::S(s) | V::N(s) => out.push(s.as_bytes().to_vec()),
+                V::B(b) => out.push(b.as_ref().to_vec()),
+                V::Ss(set) | V::Ns(set) => out.extend(set.iter().map(|s| s.as_bytes().to_vec())),
+                V::Bs(set) => out.extend(set.iter().map(|b| b.as_ref().to_vec())),
+                V::L(list) => list.iter().for_each(|v| walk(v, out)),
+                V::M(map) => map.values().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for item in self.dump().await {
+            item.values().for_each(|v| walk(v, &mut out));
+        }
+        out
+    }
+
+    /// Whether `needle` occurs inside any stored value.
+    pub async fn table_contains(&self, needle: &[u8]) -> bool {
+        self.stored_values().await.iter().any(|value| value.windows(needle.len()).any(|w| w == needle))
+    }
+
+    /// The plaintext of the first data key, unwrapped with KMS as a container would.
+    pub async fn data_key_plaintext(&self) -> Vec<u8> {
+        let entry = self.app.repo.keyring_entries().await.unwrap().remove(0);
+        let out = self
+            .kms
+            .decrypt()
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(entry.wrapped))
+            .encryption_context("purpose", "twofa-keyring")
+            .encryption_context("kid", &entry.kid)
+            .send()
+            .await
+            .expect("unwrap the data key");
+        out.plaintext.unwrap().into_inner()
     }
 
     /// Every item in the table, for assertions about what is stored.
@@ -256,5 +333,76 @@ impl Reply {
     /// The value a `Set-Cookie` gives `name` (empty when it clears it).
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.set_cookies().into_iter().find(|c| c.name() == name).map(|c| c.value().to_string())
+    }
+}
+
+/// The password of every fixture account.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A user with 2FA on, as a test knows it: the authenticator's secret and the backup codes.
+pub struct Enrolled {
+    pub user: UserRecord,
+    pub secret: TotpSecret,
+    pub backup_codes: Vec<String>,
+}
+
+impl TestEnv {
+    pub fn unix_now(&self) -> u64 {
+        self.app.now().timestamp() as u64
+    }
+
+    pub async fn keys(&self) -> &KeySet {
+        self.app.keyring.keys().await.expect("keyring")
+    }
+
+    pub async fn user(&self, user_id: &str) -> UserRecord {
+        self.app.repo.user(user_id).await.expect("read user").expect("user exists")
+    }
+
+    /// An account with [`PASSWORD`], made the way registration makes it.
+    pub async fn register(&self, email: &str) -> UserRecord {
+        let email = Email::parse(email).unwrap();
+        let password = Password::parse(SecretString::from(PASSWORD.to_string())).unwrap();
+        let id =
+            shared::accounts::create(&self.app, &email, &password, &ClientInfo::default()).await.expect("register");
+        self.user(&id).await
+    }
+
+    /// Turns 2FA on for `user` as a successful enable would, with the last
+    /// accepted step a minute back so codes of the current step are fresh.
+    pub async fn enroll(&self, user: &UserRecord) -> Enrolled {
+        let keys = self.keys().await;
+        let now = self.app.now().timestamp();
+        let secret = TotpSecret::generate();
+        let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
+        self.app.repo.commit(vec![writes::start_setup(user, sealed.clone(), now + 600)]).await.expect("setup");
+        let codes = BackupCodeSet::generate(keys, &user.id);
+        let step = shared::totp::step_at(now as u64) - 2;
+        self.app
+            .repo
+            .commit(writes::enable_twofa(&self.user(&user.id).await, &sealed, step, &codes.hashes, now).into())
+            .await
+            .expect("enable");
+        Enrolled { user: self.user(&user.id).await, secret, backup_codes: codes.shown }
+    }
+
+    /// A committed session for `user`, as login or verify-login would open it.
+    pub async fn sign_in(&self, user: &UserRecord, second: Option<SecondFactor>) -> NewSession {
+        let keys = self.keys().await;
+        let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
+        let session = NewSession::issue(&self.app, keys, subject, second, self.app.now().timestamp());
+        self.app.repo.commit(vec![session.write()]).await.expect("session");
+        session
+    }
+
+    /// A pre-2FA token for `user`, as login hands it out.
+    pub async fn pre2fa(&self, user: &UserRecord) -> String {
+        let keys = self.keys().await;
+        shared::session::pre2fa_token(&self.app, keys, &user.id, user.version, self.app.now().timestamp()).1
+    }
+
+    /// The code an authenticator app shows now.
+    pub fn code(&self, secret: &TotpSecret) -> String {
+        shared::totp::code_at(secret, self.unix_now())
     }
 }

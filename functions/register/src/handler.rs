@@ -3,27 +3,17 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
 use shared::bodies::Credentials;
 use shared::domain::{Email, Password};
 use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response};
-use shared::password;
-use shared::repo::writes;
+use shared::{App, accounts};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Credentials = json_body(&req)?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(body.password)?;
-    let password_hash = password::hash(&password).await?;
-
-    let user_id = shared::session::random_id();
-    let now = app.now();
-    let mut account: Vec<_> = writes::create_account(&user_id, &email, &password_hash, now.timestamp()).into();
-    account.extend(writes::audit(&user_id, &[EventKind::Register], now.timestamp_millis(), &ClientInfo::of(&req)));
-    app.repo.commit(account).await?;
-
+    let user_id = accounts::create(app, &email, &password, &ClientInfo::of(&req)).await?;
     tracing::info!(user_id, "account created");
     Ok(json_response(StatusCode::CREATED, &json!({ "id": user_id, "email": email.as_str() })))
 }

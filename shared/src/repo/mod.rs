@@ -86,7 +86,11 @@ impl Repo {
 
     /// Counts a password attempt for `email` *before* the password is checked,
     /// and returns the login item (account or not) in the same round trip.
-    pub async fn reserve_password_attempt(&self, email: &crate::domain::Email, now: i64) -> Result<LoginRecord, ApiError> {
+    pub async fn reserve_password_attempt(
+        &self,
+        email: &crate::domain::Email,
+        now: i64,
+    ) -> Result<LoginRecord, ApiError> {
         let item = self.reserve_attempt(keys::login(email.as_str()), &PASSWORD_LIMIT, None, now).await?;
         LoginRecord::from_item(&item)
     }
@@ -102,7 +106,13 @@ impl Repo {
     /// it, so N parallel attempts never get more than `max` through. A window
     /// that has passed is restarted by a second conditional update (only after
     /// a failure that no success reset).
-    async fn reserve_attempt(&self, key: Item, limit: &Limit, version: Option<i64>, now: i64) -> Result<Item, ApiError> {
+    async fn reserve_attempt(
+        &self,
+        key: Item,
+        limit: &Limit,
+        version: Option<i64>,
+        now: i64,
+    ) -> Result<Item, ApiError> {
         let guard = if version.is_some() { "attribute_exists(pk) AND ver = :ver AND " } else { "" };
         let cutoff = now - limit.window_secs;
         let mut values = HashMap::from([
@@ -122,9 +132,7 @@ impl Repo {
                 .table_name(&self.table)
                 .set_key(Some(key.clone()))
                 .update_expression("SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now)")
-                .condition_expression(format!(
-                    "{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"
-                ))
+                .condition_expression(format!("{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"))
                 .expression_attribute_names("#f", limit.failures_attr)
                 .expression_attribute_names("#w", limit.window_attr)
                 .set_expression_attribute_values(Some(values.clone()))
@@ -136,10 +144,10 @@ impl Repo {
                 Ok(out) => return returned_item(out),
                 Err(err) => condition_failed_item(err)?,
             };
-            if let Some(expected) = version {
-                if old.opt_num("ver")? != Some(expected) {
-                    return Err(ApiError::StaleVersion);
-                }
+            if let Some(expected) = version
+                && old.opt_num("ver")? != Some(expected)
+            {
+                return Err(ApiError::StaleVersion);
             }
             let window_start = old.num(limit.window_attr)?;
             if window_start > cutoff {
@@ -242,7 +250,9 @@ impl Repo {
             .send()
             .await;
         let old = match result {
-            Ok(out) => return Ok(Rotation::Rotated(SessionRecord::from_item(&returned_item(out)?)?)),
+            Ok(out) => {
+                return Ok(Rotation::Rotated(SessionRecord::from_item(&returned_item(out)?)?));
+            }
             Err(err) => condition_failed_item(err)?,
         };
         if old.is_empty() {
@@ -339,7 +349,9 @@ fn returned_item(out: UpdateItemOutput) -> Result<Item, ApiError> {
 
 /// The old item of a refused condition (empty if there was none); any other
 /// failure is the dependency's.
-fn condition_failed_item(err: SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>) -> Result<Item, ApiError> {
+fn condition_failed_item(
+    err: SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>,
+) -> Result<Item, ApiError> {
     match err.into_service_error() {
         UpdateItemError::ConditionalCheckFailedException(e) => Ok(e.item.unwrap_or_default()),
         other => Err(ApiError::unavailable(other)),

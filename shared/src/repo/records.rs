@@ -243,7 +243,10 @@ impl KeyringEntry {
     pub fn from_item(item: &Item) -> Result<Self, ApiError> {
         Ok(KeyringEntry {
             kid: item.str("kid")?.to_string(),
-            wrapped: item.opt_bytes("wrappedKey")?.ok_or_else(|| ApiError::internal("keyring entry without key"))?.to_vec(),
+            wrapped: item
+                .opt_bytes("wrappedKey")?
+                .ok_or_else(|| ApiError::internal("keyring entry without key"))?
+                .to_vec(),
         })
     }
 

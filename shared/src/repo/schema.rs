@@ -10,9 +10,8 @@ use crate::error::ApiError;
 
 /// Creates the table (on-demand, `pk`/`sk` strings) and turns TTL on for `ttl`.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), ApiError> {
-    let attribute = |name: &str| {
-        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
-    };
+    let attribute =
+        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
     let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     client
         .create_table()
@@ -29,7 +28,11 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), ApiError> {
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name("ttl").build().map_err(ApiError::internal)?,
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("ttl")
+                .build()
+                .map_err(ApiError::internal)?,
         )
         .send()
         .await

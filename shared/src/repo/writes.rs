@@ -42,7 +42,6 @@ impl Write {
         self.values.insert(name.to_string(), value);
         self
     }
-
 }
 
 fn never(_: &Item) -> ApiError {
@@ -94,7 +93,13 @@ fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -
 pub(super) async fn commit(repo: &Repo, mut writes: Vec<Write>) -> Result<(), ApiError> {
     if writes.len() == 1 && matches!(writes[0].op, Op::Put { condition: None, .. }) {
         let Op::Put { item, .. } = writes.remove(0).op else { unreachable!() };
-        repo.client.put_item().table_name(&repo.table).set_item(Some(item)).send().await.map_err(ApiError::unavailable)?;
+        repo.client
+            .put_item()
+            .table_name(&repo.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(ApiError::unavailable)?;
         return Ok(());
     }
     let mut items = Vec::with_capacity(writes.len());
@@ -141,12 +146,16 @@ fn profile_conflict(expected_version: i64, otherwise: fn(&Item) -> ApiError) -> 
 pub fn create_account(user_id: &str, email: &Email, password_hash: &str, now: i64) -> [Write; 2] {
     [
         Write::new(
-            Op::Put { item: LoginRecord::new_item(user_id, email, password_hash), condition: Some("attribute_not_exists(userId)") },
+            Op::Put {
+                item: LoginRecord::new_item(user_id, email, password_hash),
+                condition: Some("attribute_not_exists(userId)"),
+            },
             |_| ApiError::EmailTaken,
         ),
-        Write::new(Op::Put { item: UserRecord::new_item(user_id, email, now), condition: Some("attribute_not_exists(pk)") }, |_| {
-            ApiError::internal("user id collision")
-        }),
+        Write::new(
+            Op::Put { item: UserRecord::new_item(user_id, email, now), condition: Some("attribute_not_exists(pk)") },
+            |_| ApiError::internal("user id collision"),
+        ),
     ]
 }
 
@@ -181,9 +190,12 @@ fn login_mirror(email: &Email, version: i64, role: Role, twofa_enabled: bool) ->
 pub fn bump_version(user: &UserRecord) -> [Write; 2] {
     let next = user.version + 1;
     [
-        Write::new(update(keys::user(&user.id), "SET ver = :next", "ver = :ver"), profile_conflict(user.version, |_| ApiError::StaleVersion))
-            .value(":next", n(next))
-            .value(":ver", n(user.version)),
+        Write::new(
+            update(keys::user(&user.id), "SET ver = :next", "ver = :ver"),
+            profile_conflict(user.version, |_| ApiError::StaleVersion),
+        )
+        .value(":next", n(next))
+        .value(":ver", n(user.version)),
         login_mirror(&user.email, next, user.role, user.twofa_enabled()),
     ]
 }
@@ -226,7 +238,13 @@ pub fn start_setup(user: &UserRecord, sealed_secret: Vec<u8>, expires_at: i64) -
 
 /// Turns 2FA on with the pending secret: records the accepted step, stores the
 /// backup-code hashes, clears the code attempts and ends every other session.
-pub fn enable_twofa(user: &UserRecord, pending_sealed: &[u8], step: u64, backup_hashes: &[String], now: i64) -> [Write; 2] {
+pub fn enable_twofa(
+    user: &UserRecord,
+    pending_sealed: &[u8],
+    step: u64,
+    backup_hashes: &[String],
+    now: i64,
+) -> [Write; 2] {
     let next = user.version + 1;
     let profile = Write::new(
         update(
@@ -293,7 +311,11 @@ pub fn accept_code(user: &UserRecord, proof: &Proof) -> Write {
         Proof::BackupHash(_) => format!("DELETE backupCodes :hashes REMOVE {CLEAR_CODE_ATTEMPTS}"),
     };
     let write = Write::new(
-        update(keys::user(&user.id), expression, format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition())),
+        update(
+            keys::user(&user.id),
+            expression,
+            format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition()),
+        ),
         profile_conflict(user.version, code_conflict),
     )
     .value(":ver", n(user.version))
@@ -378,10 +400,9 @@ pub fn consume_pre2fa_nonce(user_id: &str, nonce: &str, expires_at: i64) -> Writ
 
 /// Holds only while the pre-2FA token's nonce is unused.
 pub fn pre2fa_nonce_unused(user_id: &str, nonce: &str) -> Write {
-    Write::new(
-        Op::Check { key: keys::pre2fa_nonce(user_id, nonce), condition: "attribute_not_exists(pk)" },
-        |_| ApiError::TokenAlreadyUsed,
-    )
+    Write::new(Op::Check { key: keys::pre2fa_nonce(user_id, nonce), condition: "attribute_not_exists(pk)" }, |_| {
+        ApiError::TokenAlreadyUsed
+    })
 }
 
 pub fn create_session(session: &SessionRecord) -> Write {
@@ -400,7 +421,9 @@ pub fn audit(user_id: &str, kinds: &[EventKind], now_millis: i64, client: &Clien
     kinds
         .iter()
         .enumerate()
-        .map(|(i, kind)| audit_with_key(user_id, AuditRecord::new(*kind, now_millis + i as i64, client), &random_suffix()))
+        .map(|(i, kind)| {
+            audit_with_key(user_id, AuditRecord::new(*kind, now_millis + i as i64, client), &random_suffix())
+        })
         .collect()
 }
 

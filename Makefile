@@ -1,0 +1,27 @@
+# The two commands of the README, and the lifecycle targets around them.
+# Needs only a Rust toolchain and python3: everything else goes into .venv.
+
+SHELL := /usr/bin/env bash
+VENV := .venv
+TOOLS := $(VENV)/.installed
+
+.PHONY: dev test tools clean
+
+## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
+dev: $(TOOLS)
+	scripts/dev.sh
+
+## make test: fmt, clippy, unit, handler and end-to-end tests
+test: $(TOOLS)
+	scripts/test.sh
+
+## make tools: the pinned Python tools in the project's own virtualenv
+tools: $(TOOLS)
+
+$(TOOLS): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .local target

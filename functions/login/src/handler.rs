@@ -1,0 +1,208 @@
+//! `POST /auth/login`: the password step. Without 2FA it opens an aal-1
+//! session; with 2FA it hands out only a pre-2FA token.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::bodies::Credentials;
+use shared::cookies::TWOFA_COOKIE;
+use shared::domain::{Aal, Email, Password, Role};
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_body, json_response, with_cookies};
+use shared::password;
+use shared::repo::{LoginAccount, LoginRecord, PASSWORD_LIMIT, Write, writes};
+use shared::session::{NewSession, Subject, password_accepted_event, pre2fa_token};
+use shared::views::UserView;
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: Credentials = json_body(&req)?;
+    let email = Email::parse(&body.email)?;
+    let password = Password::parse(body.password)?;
+    let client = ClientInfo::of(&req);
+
+    // Counted before the password is checked, whether or not an account has
+    // this email, so parallel guesses cannot pass the limit and the lockout
+    // reveals nothing.
+    let login = app.repo.reserve_password_attempt(&email, app.now().timestamp()).await?;
+    let stored_hash = login.account.as_ref().map(|account| account.password_hash.as_str());
+    if !password::verify(&password, stored_hash).await? {
+        return Err(refuse(app, &email, &login, &client).await);
+    }
+    let account = login.account.as_ref().expect("only an account's hash verifies");
+
+    if account.twofa_enabled {
+        second_factor_next(app, account, &login, &client).await
+    } else {
+        open_session(app, account, &client).await
+    }
+}
+
+/// Wrong password or unknown email: the same answer, after the same work (one
+/// hash, one more write: the audit event, or letting an orphan counter expire).
+async fn refuse(app: &App, email: &Email, login: &LoginRecord, client: &ClientInfo) -> ApiError {
+    let recorded = match &login.account {
+        Some(account) => {
+            let mut events = vec![EventKind::LoginFailed];
+            if login.attempts >= PASSWORD_LIMIT.max {
+                events.push(EventKind::Lockout);
+            }
+            app.repo.commit(writes::audit(&account.user_id, &events, app.now().timestamp_millis(), client)).await
+        }
+        None => app.repo.expire_login_counter(email, login.window_start + PASSWORD_LIMIT.window_secs).await,
+    };
+    match recorded {
+        Ok(()) => ApiError::InvalidCredentials,
+        Err(err) => err,
+    }
+}
+
+/// 2FA is on: only a pre-2FA token. The `login` event and the counter reset
+/// ride on the next write of this sign-in (see `password_accepted_event`);
+/// only earlier failures make a write necessary now.
+async fn second_factor_next(
+    app: &App,
+    account: &LoginAccount,
+    login: &LoginRecord,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
+    let keys = app.keyring.keys().await?;
+    let (claims, token) = pre2fa_token(app, keys, &account.user_id, account.version, app.now().timestamp());
+    if login.attempts > 1 {
+        app.repo
+            .commit(vec![writes::reset_password_attempts(&account.email), password_accepted_event(&claims, client)])
+            .await?;
+    }
+    let response = json_response(StatusCode::OK, &json!({ "requires2FA": true }));
+    Ok(with_cookies(response, [app.config.cookies.set(TWOFA_COOKIE, &token)]))
+}
+
+/// 2FA is off: an aal-1 session, in one transaction with the counter reset and the event.
+async fn open_session(app: &App, account: &LoginAccount, client: &ClientInfo) -> Result<Response<Body>, ApiError> {
+    let keys = app.keyring.keys().await?;
+    let now = app.now();
+    let subject = Subject { user_id: &account.user_id, role: account.role, version: account.version };
+    let session = NewSession::issue(app, keys, subject, None, now.timestamp());
+    let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
+    commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    app.repo.commit(commit).await?;
+
+    let user = UserView::new(&account.user_id, account.email.as_str(), account.role, false, Aal::One);
+    let body = json!({
+        "requires2FA": false,
+        "requires2FASetup": account.role == Role::Admin,
+        "user": user,
+    });
+    Ok(with_cookies(json_response(StatusCode::OK, &body), session.cookies(app)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use testkit::proxy::{Fault, FaultProxy};
+    use testkit::{PASSWORD, Reply, TestEnv, call, event};
+
+    fn login(email: &str, password: &str) -> Request {
+        event("login").json(json!({ "email": email, "password": password })).request()
+    }
+
+    #[tokio::test]
+    async fn password_only_login_opens_an_aal1_session() {
+        let env = TestEnv::new().await;
+        let id = env.register("alice@example.com").await.id;
+        env.calls.reset();
+        let reply = call(&env, handle, login(" ALICE@example.com", PASSWORD)).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(
+            reply.json(),
+            json!({
+                "requires2FA": false,
+                "requires2FASetup": false,
+                "user": { "id": id, "email": "alice@example.com", "role": "user", "twoFactorEnabled": false, "aal": 1 }
+            })
+        );
+        assert!(!reply.cookie("access_token").unwrap().is_empty());
+        assert!(!reply.cookie("refresh_token").unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknown_email_and_wrong_password_get_the_same_401() {
+        let env = TestEnv::new().await;
+        env.register("bob@example.com").await;
+        let wrong = call(&env, handle, login("bob@example.com", "wrong horse battery")).await;
+        let unknown = call(&env, handle, login("nobody@example.com", PASSWORD)).await;
+        assert_eq!((wrong.status(), unknown.status()), (401, 401));
+        assert_eq!(wrong.json(), unknown.json());
+        assert_eq!(wrong.error(), "invalid_credentials");
+        assert!(wrong.set_cookies().is_empty() && unknown.set_cookies().is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_are_refused_before_any_attempt_is_counted() {
+        let env = TestEnv::new().await;
+        for (req, status) in [
+            (event("login").header("content-type", None).request(), 415),
+            (event("login").raw_body("[]").request(), 400),
+            (login("not an email", "whatever long"), 400),
+        ] {
+            assert_eq!(call(&env, handle, req).await.status(), status);
+        }
+        assert!(env.dump().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn login_costs_two_calls_without_2fa() {
+        let env = TestEnv::new().await;
+        env.register("calls@example.com").await;
+        env.keys().await;
+        env.calls.reset();
+        assert_eq!(call(&env, handle, login("calls@example.com", PASSWORD)).await.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
+    }
+
+    /// Prints how long a request takes to fail; the outer timeout only
+    /// guards against a hang.
+    async fn answer_when(fault: Fault) -> (Reply, std::time::Duration) {
+        let proxy = FaultProxy::start(testkit::moto_endpoint().trim_start_matches("http://").to_string()).await;
+        let env = TestEnv::behind(&proxy).await;
+        env.register("faulty@example.com").await;
+        env.keys().await;
+        proxy.set(fault);
+        let started = std::time::Instant::now();
+        let reply = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            call(&env, handle, login("faulty@example.com", PASSWORD)),
+        )
+        .await
+        .expect("the request hangs");
+        let took = started.elapsed();
+        println!("login with DynamoDB {fault:?}: {} after {took:?}", reply.status());
+        (reply, took)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_dynamodb_gives_503_with_retry_after() {
+        for fault in [Fault::Refuse, Fault::Stall] {
+            let (reply, _) = answer_when(fault).await;
+            assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()), "{fault:?}");
+            assert_eq!(reply.header("retry-after"), Some("2"));
+            let text = reply.json()["message"].as_str().unwrap().to_string();
+            assert!(!text.contains("dispatch") && !text.contains("Dynamo"), "internal detail leaked: {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_table_holds_no_password_and_no_key_in_plaintext() {
+        let env = TestEnv::new().await;
+        env.register("vault@example.com").await;
+        assert_eq!(call(&env, handle, login("vault@example.com", PASSWORD)).await.status(), 200);
+        assert_eq!(call(&env, handle, login("vault@example.com", "a wrong password")).await.status(), 401);
+        let data_key = env.data_key_plaintext().await;
+        assert_eq!(data_key.len(), 32);
+        assert!(!env.table_contains(&data_key).await, "the data key is stored in plaintext");
+        assert!(!env.table_contains(PASSWORD.as_bytes()).await);
+        assert!(!env.table_contains(b"a wrong password").await);
+    }
+}

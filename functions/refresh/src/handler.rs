@@ -1,0 +1,142 @@
+//! `POST /auth/refresh`: rotate the refresh token. The presented id must be
+//! the session's current one (a condition); a replaced one within 10 seconds
+//! gets the same new token, an older one ends the session.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
+use shared::error::ApiError;
+use shared::http::{ClientInfo, cookie, json_response, with_cookies};
+use shared::repo::{Rotation, Write, writes};
+use shared::session::{access_token, random_id, refresh_token};
+use shared::tokens::{self, REFRESH_TTL_SECS, RefreshClaims};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let presented = cookie(&req, REFRESH_COOKIE).ok_or(ApiError::Unauthorized)?;
+    let keys = app.keyring.keys().await?;
+    let now = app.now().timestamp();
+    let claims = tokens::verify::<RefreshClaims>(keys, &presented, &app.config.issuer, now).map_err(|reason| {
+        tracing::debug!(%reason, "refresh token refused");
+        ApiError::Unauthorized
+    })?;
+    let user = match app.repo.user(&claims.reg.sub).await? {
+        Some(user) if user.version == claims.ver => user,
+        _ => return Err(ApiError::Unauthorized),
+    };
+
+    let rotation =
+        app.repo.rotate_refresh(&user.id, &claims.sid, &claims.jti, &random_id(), now, now + REFRESH_TTL_SECS).await?;
+    let session = match rotation {
+        Rotation::Rotated(session) | Rotation::Grace(session) => session,
+        Rotation::Reused(session) => {
+            tracing::warn!(user_id = user.id, session_id = session.session_id, "refresh token reused: session ended");
+            let mut end: Vec<Write> = vec![writes::delete_session(&user.id, &session.session_id)];
+            end.extend(writes::audit(
+                &user.id,
+                &[EventKind::RefreshReuse],
+                app.now().timestamp_millis(),
+                &ClientInfo::of(&req),
+            ));
+            app.repo.commit(end).await?;
+            return Err(ApiError::Unauthorized);
+        }
+        Rotation::Gone => return Err(ApiError::Unauthorized),
+    };
+
+    let policy = &app.config.cookies;
+    let cookies = [
+        policy.set(ACCESS_COOKIE, &access_token(app, keys, &session, user.role, user.version, now)),
+        policy.set(REFRESH_COOKIE, &refresh_token(app, keys, &session, user.version)),
+    ];
+    Ok(with_cookies(json_response(StatusCode::OK, &json!({ "message": "refreshed" })), cookies))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use testkit::{Reply, TestEnv, call, event};
+
+    async fn refresh(env: &TestEnv, token: &str) -> Reply {
+        call(env, handle, event("refresh").cookie("refresh_token", token).request()).await
+    }
+
+    #[tokio::test]
+    async fn rotation_issues_new_tokens_in_two_calls_and_the_old_one_stops_working() {
+        let env = TestEnv::new().await;
+        let user = env.register("ann@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        env.calls.reset();
+        let first = refresh(&env, &session.refresh_token).await;
+        assert_eq!(first.status(), 200);
+        assert_eq!(first.json(), json!({ "message": "refreshed" }));
+        assert_eq!(env.calls.take(), ["DynamoDB.GetItem", "DynamoDB.UpdateItem"]);
+        let rotated = first.cookie("refresh_token").unwrap();
+        assert_ne!(rotated, session.refresh_token);
+        assert!(!first.cookie("access_token").unwrap().is_empty());
+
+        env.clock.advance(Duration::seconds(11));
+        assert_eq!(refresh(&env, &rotated).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn two_tabs_within_ten_seconds_get_the_same_new_token() {
+        let env = TestEnv::new().await;
+        let user = env.register("bea@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let tab_one = refresh(&env, &session.refresh_token).await;
+        env.clock.advance(Duration::seconds(9));
+        let tab_two = refresh(&env, &session.refresh_token).await;
+        assert_eq!((tab_one.status(), tab_two.status()), (200, 200));
+        assert_eq!(tab_one.cookie("refresh_token"), tab_two.cookie("refresh_token"));
+        // The shared new token keeps working.
+        assert_eq!(refresh(&env, &tab_two.cookie("refresh_token").unwrap()).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_rotated_out_token_later_ends_the_whole_session() {
+        let env = TestEnv::new().await;
+        let user = env.register("cid@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let rotated = refresh(&env, &session.refresh_token).await.cookie("refresh_token").unwrap();
+
+        env.clock.advance(Duration::seconds(10));
+        let replay = refresh(&env, &session.refresh_token).await;
+        assert_eq!((replay.status(), replay.error()), (401, "unauthorized".into()));
+        // The thief's replay ended the session: the legitimate new token is dead too.
+        assert_eq!(refresh(&env, &rotated).await.status(), 401);
+        let events = env.app.repo.recent_events(&user.id, env.unix_now() as i64, 50).await.unwrap();
+        assert_eq!(events[0].kind, shared::audit::EventKind::RefreshReuse);
+    }
+
+    #[tokio::test]
+    async fn only_the_token_just_replaced_gets_the_grace() {
+        let env = TestEnv::new().await;
+        let user = env.register("dov@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let second = refresh(&env, &session.refresh_token).await.cookie("refresh_token").unwrap();
+        refresh(&env, &second).await;
+        // Within 10 s of the last rotation, but two rotations old.
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn version_changes_forged_missing_and_expired_tokens_are_401() {
+        let env = TestEnv::new().await;
+        let user = env.register("eda@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        assert_eq!(call(&env, handle, event("refresh").cookies::<&str>(&[]).request()).await.status(), 401);
+        assert_eq!(refresh(&env, &session.access_token).await.status(), 401);
+        assert_eq!(refresh(&env, "e30.e30.e30").await.status(), 401);
+
+        env.clock.advance(Duration::days(7));
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
+
+        env.clock.advance(Duration::days(-7));
+        env.app.repo.commit(shared::repo::writes::bump_version(&user).into()).await.unwrap();
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
+    }
+}

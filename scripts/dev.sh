@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make dev`: moto on loopback, the table and key in it, and every function
+# served by `cargo lambda watch` at http://127.0.0.1:9000. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/local-env.sh
+
+MOTO_PORT=${MOTO_PORT:-5050}
+PORT=${PORT:-9000}
+mkdir -p .local
+start_moto "$MOTO_PORT" .local/moto-dev.log
+trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+echo "moto (DynamoDB, KMS) on $AWS_ENDPOINT_URL"
+
+cargo build --workspace --bins
+./target/debug/local-stack "$TABLE_NAME" "$KMS_KEY_ID"
+
+echo "serving the API on http://127.0.0.1:$PORT (Ctrl-C stops everything)"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT"

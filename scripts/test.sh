@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make test`: formatting, lints, unit tests, handler tests against moto, and
+# end-to-end tests over HTTP against `cargo lambda watch`. Starts and stops
+# its own moto and watch on their own ports, so `make dev` may keep running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/local-env.sh
+
+MOTO_PORT=${TEST_MOTO_PORT:-5150}
+PORT=${TEST_PORT:-9100}
+mkdir -p .local
+WATCH_PID=
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill -- "-$WATCH_PID" 2>/dev/null || true
+  [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "moto on 127.0.0.1:$MOTO_PORT"
+start_moto "$MOTO_PORT" .local/moto-test.log
+
+step "build, then cargo lambda watch on 127.0.0.1:$PORT"
+# One package selection (--workspace) for every build, so features unify the
+# same way and nothing compiles twice.
+cargo build --workspace --bins
+./target/debug/local-stack "$TABLE_NAME" "$KMS_KEY_ID"
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
+WATCH_PID=$!
+if ! wait_for_http "http://127.0.0.1:$PORT/auth/me" 240; then
+  cat .local/watch-test.log >&2
+  exit 1
+fi
+
+step "unit, handler (against moto) and end-to-end (over HTTP) tests"
+E2E_BASE_URL="http://127.0.0.1:$PORT" cargo test --workspace

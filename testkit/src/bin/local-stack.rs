@@ -1,0 +1,29 @@
+//! Prepares the local stack in moto: the table and the KMS key (with an alias)
+//! that the functions' `TABLE_NAME` and `KMS_KEY_ID` name. Idempotent.
+//!
+//! Usage: local-stack <table-name> <key-alias>   (AWS_ENDPOINT_URL points at moto)
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [table, alias] = args.as_slice() else {
+        return Err("usage: local-stack <table-name> <key-alias>".into());
+    };
+    let sdk = testkit::moto_sdk_config().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let kms = aws_sdk_kms::Client::new(&sdk);
+
+    let tables = dynamo.list_tables().send().await?.table_names.unwrap_or_default();
+    if !tables.contains(table) {
+        shared::repo::schema::create_table(&dynamo, table).await?;
+        println!("created table {table}");
+    }
+    let aliases = kms.list_aliases().send().await?.aliases.unwrap_or_default();
+    if !aliases.iter().any(|a| a.alias_name() == Some(alias)) {
+        let key = kms.create_key().description("twofa local key").send().await?;
+        let key_id = key.key_metadata.ok_or("no key metadata")?.key_id;
+        kms.create_alias().alias_name(alias).target_key_id(key_id).send().await?;
+        println!("created KMS key {alias}");
+    }
+    Ok(())
+}
