@@ -82,6 +82,11 @@ impl From<&AuditRecord> for EventView {
     }
 }
 
+/// RFC 3339 in UTC, to the second.
+pub fn rfc3339(secs: i64) -> String {
+    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// RFC 3339 in UTC with milliseconds.
 pub fn rfc3339_millis(millis: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)

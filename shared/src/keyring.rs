@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use crate::error::ApiError;
 use crate::repo::{KeyringEntry, Repo};
 use crate::tokens::TokenKind;
+use crate::totp::TotpSecret;
 
 /// The KMS encryption context of every data key: it binds the wrapped key to
 /// its purpose and id (and shows in CloudTrail, so it holds nothing secret).
@@ -111,7 +112,7 @@ impl KeySet {
     }
 
     /// Opens what [`KeySet::seal_totp_secret`] made for the same user.
-    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<SecretBox<Vec<u8>>, ApiError> {
+    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<TotpSecret, ApiError> {
         let corrupt = || ApiError::internal("a sealed TOTP secret does not open");
         let (&version, rest) = sealed.split_first().ok_or_else(corrupt)?;
         let (&kid_len, rest) = rest.split_first().ok_or_else(corrupt)?;
@@ -126,7 +127,7 @@ impl KeySet {
         let aad = totp_aad(user_id);
         key.seal
             .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: &aad })
-            .map(|plain| SecretBox::new(Box::new(plain)))
+            .map(TotpSecret::from_bytes)
             .map_err(|_| corrupt())
     }
 
@@ -254,7 +255,7 @@ mod tests {
         let keys = keys();
         let sealed = keys.seal_totp_secret("user-a", b"0123456789abcdefghij");
         assert!(!sealed.windows(20).any(|w| w == b"0123456789abcdefghij"), "plaintext leaked");
-        assert_eq!(keys.open_totp_secret("user-a", &sealed).unwrap().expose_secret(), b"0123456789abcdefghij");
+        assert_eq!(keys.open_totp_secret("user-a", &sealed).unwrap().bytes(), b"0123456789abcdefghij");
         assert!(keys.open_totp_secret("user-b", &sealed).is_err());
     }
 

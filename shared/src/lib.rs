@@ -17,6 +17,7 @@ pub mod http;
 pub mod keyring;
 pub mod password;
 pub mod repo;
+pub mod second_factor;
 pub mod session;
 pub mod tokens;
 pub mod totp;

@@ -12,6 +12,8 @@ pub const STEP_SECS: u64 = 30;
 pub const DIGITS: usize = 6;
 /// Steps accepted on either side of the current one.
 pub const WINDOW: u64 = 1;
+/// A secret shown at setup can be confirmed for this long.
+pub const SETUP_TTL_SECS: i64 = 10 * 60;
 /// 160-bit secrets, as RFC 4226 recommends.
 pub const SECRET_BYTES: usize = 20;
 

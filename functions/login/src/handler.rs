@@ -205,4 +205,32 @@ mod tests {
         assert!(!env.table_contains(PASSWORD.as_bytes()).await);
         assert!(!env.table_contains(b"a wrong password").await);
     }
+
+    #[tokio::test]
+    async fn with_2fa_the_password_yields_only_a_pre2fa_token_in_one_call() {
+        let env = TestEnv::new().await;
+        env.enroll(&env.register("second@example.com").await).await;
+        env.keys().await;
+        env.calls.reset();
+        let reply = call(&env, handle, login("second@example.com", PASSWORD)).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem"]);
+        assert_eq!(reply.json(), json!({ "requires2FA": true }));
+        let cookies: Vec<_> =
+            reply.set_cookies().iter().map(|c| (c.name().to_string(), c.path().map(str::to_string))).collect();
+        assert_eq!(cookies, [("twofa_token".to_string(), Some("/auth/2fa".to_string()))]);
+    }
+
+    #[tokio::test]
+    async fn with_2fa_a_correct_password_after_failures_resets_the_count() {
+        let env = TestEnv::new().await;
+        env.enroll(&env.register("reset@example.com").await).await;
+        for _ in 0..9 {
+            assert_eq!(call(&env, handle, login("reset@example.com", "wrong password")).await.status(), 401);
+        }
+        assert_eq!(call(&env, handle, login("reset@example.com", PASSWORD)).await.status(), 200);
+        for _ in 0..9 {
+            assert_eq!(call(&env, handle, login("reset@example.com", "wrong password")).await.status(), 401);
+        }
+    }
 }

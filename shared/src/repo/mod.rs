@@ -199,6 +199,15 @@ impl Repo {
         self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()
     }
 
+    /// Whether a pre-2FA token can still succeed: its nonce unused and the
+    /// user's token version unchanged.
+    pub async fn pre2fa_live(&self, user_id: &str, nonce: &str, version: i64) -> Result<bool, ApiError> {
+        if self.get(keys::pre2fa_nonce(user_id, nonce)).await?.is_some() {
+            return Ok(false);
+        }
+        Ok(self.user(user_id).await?.is_some_and(|user| user.version == version))
+    }
+
     /// Lets TTL clean up the attempt counter of an email that has no account
     /// (never the login item of an account, by condition).
     pub async fn expire_login_counter(&self, email: &crate::domain::Email, at: i64) -> Result<(), ApiError> {

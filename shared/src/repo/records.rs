@@ -18,6 +18,8 @@ pub struct UserRecord {
     pub version: i64,
     pub twofa: Option<TwofaState>,
     pub pending: Option<PendingSetup>,
+    /// Code attempts counted in the current window (a reservation included).
+    pub code_attempts: i64,
 }
 
 /// 2FA as it is while enabled.
@@ -64,6 +66,7 @@ impl UserRecord {
             version: item.num("ver")?,
             twofa,
             pending,
+            code_attempts: item.opt_num("codeFails")?.unwrap_or(0),
         })
     }
 

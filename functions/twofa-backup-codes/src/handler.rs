@@ -1,0 +1,99 @@
+//! `POST /auth/2fa/backup-codes`: a new set of backup codes, for a current TOTP
+//! code; the previous codes stop working.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::auth::{AdminRule, authenticate};
+use shared::backup_codes::BackupCodeSet;
+use shared::bodies::TypedCode;
+use shared::domain::Aal;
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_body, json_response};
+use shared::repo::writes::{self, Proof};
+use shared::second_factor::{check, wrong_code_events};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
+    if caller.user.twofa_enabled() && caller.claims.aal != Aal::Two {
+        return Err(ApiError::MfaRequired);
+    }
+    let body: CodeBody = json_body(&req)?;
+    if !caller.user.twofa_enabled() {
+        return Err(ApiError::TwofaNotEnabled);
+    }
+
+    let now = app.now();
+    let client = ClientInfo::of(&req);
+    let keys = app.keyring.keys().await?;
+    let user = app.repo.reserve_code_attempt(&caller.user.id, caller.user.version, now.timestamp()).await?;
+    let Some(Proof::Step(step)) = check(keys, &user, &TypedCode::Totp(body.code), now.timestamp() as u64)? else {
+        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
+        return Err(ApiError::InvalidCode);
+    };
+
+    let codes = BackupCodeSet::generate(keys, &user.id);
+    let mut commit = vec![writes::replace_backup_codes(&user, step, &codes.hashes)];
+    commit.extend(writes::audit(&user.id, &[EventKind::BackupCodesRegenerated], now.timestamp_millis(), &client));
+    app.repo.commit(commit).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "backupCodes": codes.shown })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::SecondFactor;
+    use shared::second_factor::check as check_code;
+    use testkit::{Reply, TestEnv, call, event};
+
+    async fn regenerate(env: &TestEnv, access: &str, code: &str) -> Reply {
+        let req = event("twofa-backup-codes").cookie("access_token", access).json(json!({ "code": code })).request();
+        call(env, handle, req).await
+    }
+
+    #[tokio::test]
+    async fn new_codes_replace_the_old_ones() {
+        let env = TestEnv::new().await;
+        let al = env.enroll(&env.register("al@example.com").await).await;
+        let session = env.sign_in(&al.user, Some(SecondFactor::Totp)).await;
+        let reply = regenerate(&env, &session.access_token, &env.code(&al.secret)).await;
+        assert_eq!(reply.status(), 200);
+        let fresh: Vec<String> =
+            reply.json()["backupCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+        assert_eq!(fresh.len(), 10);
+
+        let keys = env.keys().await;
+        let stored = env.user(&al.user.id).await;
+        let now = env.unix_now();
+        assert!(check_code(keys, &stored, &TypedCode::Backup(al.backup_codes[0].clone()), now).unwrap().is_none());
+        assert!(check_code(keys, &stored, &TypedCode::Backup(fresh[0].clone()), now).unwrap().is_some());
+        assert_eq!(stored.twofa.unwrap().last_step, Some(now / 30), "the accepted step is recorded");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_replayed_code_is_400_and_without_2fa_409() {
+        let env = TestEnv::new().await;
+        let bea = env.enroll(&env.register("bea@example.com").await).await;
+        let session = env.sign_in(&bea.user, Some(SecondFactor::Totp)).await;
+        let code = env.code(&bea.secret);
+        assert_eq!(regenerate(&env, &session.access_token, &code).await.status(), 200);
+        let replay = regenerate(&env, &session.access_token, &code).await;
+        assert_eq!((replay.status(), replay.error()), (400, "invalid_code".into()));
+        let backup_code = regenerate(&env, &session.access_token, &bea.backup_codes[0]).await;
+        assert_eq!(backup_code.error(), "invalid_code", "only a TOTP code is accepted here");
+
+        let plain = env.register("plain@example.com").await;
+        let session = env.sign_in(&plain, None).await;
+        let reply = regenerate(&env, &session.access_token, "123456").await;
+        assert_eq!((reply.status(), reply.error()), (409, "twofa_not_enabled".into()));
+    }
+}

@@ -1,0 +1,150 @@
+//! `POST /auth/2fa/disable`: turn 2FA off, with a current code or a backup
+//! code as proof. Every other session ends; admins cannot turn it off.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::auth::{AdminRule, authenticate};
+use shared::bodies::SecondFactorBody;
+use shared::domain::Role;
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_body, json_response, with_cookies};
+use shared::repo::Write;
+use shared::repo::writes::{self, Proof};
+use shared::second_factor::{check, wrong_code_events};
+use shared::session::{NewSession, Subject};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
+    if caller.user.role == Role::Admin {
+        return Err(ApiError::MfaRequired);
+    }
+    let typed = json_body::<SecondFactorBody>(&req)?.into_code()?;
+    if !caller.user.twofa_enabled() {
+        return Err(ApiError::TwofaNotEnabled);
+    }
+
+    let now = app.now();
+    let client = ClientInfo::of(&req);
+    let keys = app.keyring.keys().await?;
+    let user = app.repo.reserve_code_attempt(&caller.user.id, caller.user.version, now.timestamp()).await?;
+    let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
+        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
+        return Err(ApiError::InvalidCode);
+    };
+
+    let events: &[EventKind] = match proof {
+        Proof::BackupHash(_) => &[EventKind::BackupCodeUsed, EventKind::TwofaDisabled],
+        Proof::Step(_) => &[EventKind::TwofaDisabled],
+    };
+    let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
+    let session = NewSession::issue(app, keys, subject, None, now.timestamp());
+    let mut commit: Vec<Write> = writes::disable_twofa(&user, &proof).into();
+    commit.push(session.write());
+    commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));
+    app.repo.commit(commit).await?;
+
+    tracing::info!(user_id = user.id, "2FA disabled");
+    Ok(with_cookies(json_response(StatusCode::OK, &json!({ "message": "2FA disabled" })), session.cookies(app)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::{Value, json};
+    use shared::domain::SecondFactor;
+    use testkit::{Reply, TestEnv, call, event};
+
+    async fn disable(env: &TestEnv, access: &str, body: Value) -> Reply {
+        call(env, handle, event("twofa-disable").cookie("access_token", access).json(body).request()).await
+    }
+
+    #[tokio::test]
+    async fn a_current_code_turns_2fa_off_and_ends_other_sessions() {
+        let env = TestEnv::new().await;
+        let ann = env.enroll(&env.register("ann@example.com").await).await;
+        let mine = env.sign_in(&ann.user, Some(SecondFactor::Totp)).await;
+        let other = env.sign_in(&ann.user, Some(SecondFactor::Totp)).await;
+        let reply = disable(&env, &mine.access_token, json!({ "code": env.code(&ann.secret) })).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(reply.json(), json!({ "message": "2FA disabled" }));
+
+        let stored = env.user(&ann.user.id).await;
+        assert!(stored.twofa.is_none());
+        assert_eq!(stored.version, ann.user.version + 1);
+        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
+            env.keys().await,
+            &reply.cookie("access_token").unwrap(),
+            &env.app.config.issuer,
+            env.app.now().timestamp(),
+        )
+        .unwrap();
+        assert_eq!(
+            (claims.aal, claims.amr.as_slice(), claims.ver),
+            (shared::domain::Aal::One, ["pwd".to_string()].as_slice(), stored.version)
+        );
+        let stale = disable(&env, &other.access_token, json!({ "code": env.code(&ann.secret) })).await;
+        assert_eq!(stale.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn a_backup_code_is_proof_too_and_both_events_are_logged() {
+        let env = TestEnv::new().await;
+        let bo = env.enroll(&env.register("bo@example.com").await).await;
+        let session = env.sign_in(&bo.user, Some(SecondFactor::Totp)).await;
+        env.clock.advance(Duration::seconds(1));
+        let reply = disable(&env, &session.access_token, json!({ "backupCode": bo.backup_codes[2] })).await;
+        assert_eq!(reply.status(), 200);
+        let events = env.app.repo.recent_events(&bo.user.id, env.app.now().timestamp(), 50).await.unwrap();
+        let kinds: Vec<_> = events.iter().take(2).map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::TwofaDisabled, EventKind::BackupCodeUsed]);
+    }
+
+    #[tokio::test]
+    async fn no_proof_or_a_wrong_one_is_refused() {
+        let env = TestEnv::new().await;
+        let cy = env.enroll(&env.register("cy@example.com").await).await;
+        let session = env.sign_in(&cy.user, Some(SecondFactor::Totp)).await;
+        for body in [json!({}), json!({ "code": "123456", "backupCode": "aaaaa-aaaaa" })] {
+            assert_eq!(disable(&env, &session.access_token, body).await.error(), "invalid_request");
+        }
+        let wrong = format!("{:06}", (env.code(&cy.secret).parse::<u32>().unwrap() + 7) % 1_000_000);
+        let reply = disable(&env, &session.access_token, json!({ "code": wrong })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()));
+        assert!(env.user(&cy.user.id).await.twofa.is_some());
+        let reused = disable(
+            &env,
+            &session.access_token,
+            json!({ "code": shared::totp::code_at(&cy.secret, env.unix_now() - 60) }),
+        )
+        .await;
+        assert_eq!(reused.error(), "invalid_code", "the last accepted step cannot be reused");
+    }
+
+    #[tokio::test]
+    async fn without_2fa_it_is_409() {
+        let env = TestEnv::new().await;
+        let user = env.register("dot@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let reply = disable(&env, &session.access_token, json!({ "code": "123456" })).await;
+        assert_eq!((reply.status(), reply.error()), (409, "twofa_not_enabled".into()));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_counts_toward_the_shared_limit() {
+        let env = TestEnv::new().await;
+        let ed = env.enroll(&env.register("ed@example.com").await).await;
+        let session = env.sign_in(&ed.user, Some(SecondFactor::Totp)).await;
+        for _ in 0..5 {
+            disable(&env, &session.access_token, json!({ "backupCode": "aaaaa-aaaaa" })).await;
+        }
+        let locked = disable(&env, &session.access_token, json!({ "code": env.code(&ed.secret) })).await;
+        assert_eq!((locked.status(), locked.error()), (429, "too_many_attempts".into()));
+        env.clock.advance(Duration::minutes(15));
+        let later = env.sign_in(&ed.user, Some(SecondFactor::Totp)).await;
+        assert_eq!(disable(&env, &later.access_token, json!({ "code": env.code(&ed.secret) })).await.status(), 200);
+    }
+}

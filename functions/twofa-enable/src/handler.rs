@@ -1,0 +1,216 @@
+//! `POST /auth/2fa/enable`: confirm the pending secret with a code. One
+//! transaction moves the sealed secret onto the user, stores the backup-code
+//! hashes, records the accepted step and bumps the token version.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::auth::{AdminRule, authenticate};
+use shared::backup_codes::BackupCodeSet;
+use shared::domain::SecondFactor;
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_body, json_response, with_cookies};
+use shared::repo::{Write, writes};
+use shared::second_factor::wrong_code_events;
+use shared::session::{NewSession, Subject};
+use shared::totp::{self, TotpSecret};
+use subtle::ConstantTimeEq;
+
+/// `{"code"}` (or its alias `"token"`), and optionally the pending `"secret"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnableBody {
+    code: Option<String>,
+    token: Option<String>,
+    secret: Option<String>,
+}
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
+    let body: EnableBody = json_body(&req)?;
+    let code = match (body.code, body.token) {
+        (Some(code), None) | (None, Some(code)) => code,
+        _ => return Err(ApiError::invalid_request("send the code once, as code or as token")),
+    };
+
+    let user = &caller.user;
+    if user.twofa_enabled() {
+        return Err(ApiError::TwofaAlreadyEnabled);
+    }
+    let now = app.now();
+    let pending = user.pending.as_ref().filter(|p| p.expires_at > now.timestamp()).ok_or(ApiError::SetupExpired)?;
+    let keys = app.keyring.keys().await?;
+    let secret = keys.open_totp_secret(&user.id, &pending.sealed_secret)?;
+    if let Some(sent) = body.secret {
+        let matches = TotpSecret::from_base32(&sent).is_some_and(|s| s.bytes().ct_eq(secret.bytes()).into());
+        if !matches {
+            return Err(ApiError::invalid_request("secret is not the one of the pending setup"));
+        }
+    }
+
+    let client = ClientInfo::of(&req);
+    let reserved = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
+    // A new secret starts with no accepted step.
+    let Some(step) = totp::verify(&secret, &code, now.timestamp() as u64, None) else {
+        app.repo.commit(wrong_code_events(&reserved, now.timestamp_millis(), &client)).await?;
+        return Err(ApiError::InvalidCode);
+    };
+
+    let backup_codes = BackupCodeSet::generate(keys, &user.id);
+    // Every other session ends with the version bump; the caller's new one carries the new version.
+    let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
+    let session = NewSession::issue(app, keys, subject, Some(SecondFactor::Totp), now.timestamp());
+    let mut commit: Vec<Write> =
+        writes::enable_twofa(user, &pending.sealed_secret, step, &backup_codes.hashes, now.timestamp()).into();
+    commit.push(session.write());
+    commit.extend(writes::audit(&user.id, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client));
+    app.repo.commit(commit).await?;
+
+    tracing::info!(user_id = user.id, "2FA enabled");
+    let response =
+        json_response(StatusCode::OK, &json!({ "message": "2FA enabled", "backupCodes": backup_codes.shown }));
+    Ok(with_cookies(response, session.cookies(app)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::{Value, json};
+    use shared::repo::UserRecord;
+    use shared::session::NewSession;
+    use testkit::{Reply, TestEnv, call, event};
+
+    /// A signed-in user with a pending setup, and the secret the app scanned.
+    async fn pending(env: &TestEnv, email: &str) -> (UserRecord, NewSession, TotpSecret) {
+        let user = env.register(email).await;
+        let session = env.sign_in(&user, None).await;
+        let secret = TotpSecret::generate();
+        let sealed = env.keys().await.seal_totp_secret(&user.id, secret.bytes());
+        env.app.repo.commit(vec![writes::start_setup(&user, sealed, env.app.now().timestamp() + 600)]).await.unwrap();
+        (env.user(&user.id).await, session, secret)
+    }
+
+    async fn enable(env: &TestEnv, session: &NewSession, body: Value) -> Reply {
+        call(env, handle, event("twofa-enable").cookie("access_token", &session.access_token).json(body).request())
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_correct_code_turns_2fa_on_with_ten_backup_codes_and_fresh_aal2_cookies() {
+        let env = TestEnv::new().await;
+        let (user, session, secret) = pending(&env, "ena@example.com").await;
+        let reply = enable(&env, &session, json!({ "code": env.code(&secret) })).await;
+        assert_eq!(reply.status(), 200);
+        let body = reply.json();
+        assert_eq!(body["message"], "2FA enabled");
+        let codes = body["backupCodes"].as_array().unwrap();
+        assert_eq!(codes.len(), 10);
+
+        let stored = env.user(&user.id).await;
+        let twofa = stored.twofa.expect("2FA on");
+        assert_eq!(stored.version, user.version + 1);
+        assert_eq!(twofa.last_step, Some(env.unix_now() / 30));
+        assert_eq!(twofa.backup_hashes.len(), 10);
+        assert!(stored.pending.is_none());
+
+        let keys = env.keys().await;
+        let access = reply.cookie("access_token").unwrap();
+        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
+            keys,
+            &access,
+            &env.app.config.issuer,
+            env.app.now().timestamp(),
+        )
+        .unwrap();
+        assert_eq!(
+            (claims.aal, claims.amr.clone(), claims.ver),
+            (shared::domain::Aal::Two, vec!["pwd".to_string(), "otp".to_string()], stored.version)
+        );
+        assert!(!reply.cookie("refresh_token").unwrap().is_empty());
+        for code in codes {
+            assert!(!env.table_contains(code.as_str().unwrap().replace('-', "").as_bytes()).await);
+        }
+    }
+
+    #[tokio::test]
+    async fn token_is_an_alias_and_a_matching_secret_is_accepted() {
+        let env = TestEnv::new().await;
+        let (_, session, secret) = pending(&env, "alias@example.com").await;
+        let body = json!({ "token": env.code(&secret), "secret": secret.to_base32().to_lowercase() });
+        assert_eq!(enable(&env, &session, body).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn malformed_bodies_are_400_and_count_nothing() {
+        let env = TestEnv::new().await;
+        let (user, session, secret) = pending(&env, "body@example.com").await;
+        let code = env.code(&secret);
+        for body in [
+            json!({}),
+            json!({ "code": code, "token": code }),
+            json!({ "code": 123456 }),
+            json!({ "code": code, "extra": true }),
+            json!({ "code": code, "secret": TotpSecret::generate().to_base32() }),
+        ] {
+            let reply = enable(&env, &session, body.clone()).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()), "{body}");
+        }
+        assert_eq!(env.user(&user.id).await.code_attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_is_400_and_counts_toward_the_limit() {
+        let env = TestEnv::new().await;
+        let (user, session, secret) = pending(&env, "wrong@example.com").await;
+        let wrong = format!("{:06}", (env.code(&secret).parse::<u32>().unwrap() + 1) % 1_000_000);
+        let reply = enable(&env, &session, json!({ "code": wrong })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()));
+        let stored = env.user(&user.id).await;
+        assert!(stored.twofa.is_none());
+        assert_eq!(stored.code_attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn no_pending_or_an_expired_setup_is_setup_expired() {
+        let env = TestEnv::new().await;
+        let user = env.register("none@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let reply = enable(&env, &session, json!({ "code": "123456" })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "setup_expired".into()));
+
+        let (_, session, secret) = pending(&env, "late@example.com").await;
+        env.clock.advance(Duration::seconds(600));
+        let reply = enable(&env, &session, json!({ "code": env.code(&secret) })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "setup_expired".into()));
+    }
+
+    #[tokio::test]
+    async fn enabling_ends_every_other_session() {
+        let env = TestEnv::new().await;
+        let (user, session, secret) = pending(&env, "others@example.com").await;
+        let other = env.sign_in(&user, None).await;
+        assert_eq!(enable(&env, &session, json!({ "code": env.code(&secret) })).await.status(), 200);
+        let reply = enable(&env, &other, json!({ "code": env.code(&secret) })).await;
+        assert_eq!(reply.status(), 401, "the other session's access token still works");
+    }
+
+    #[tokio::test]
+    async fn already_enabled_is_409() {
+        let env = TestEnv::new().await;
+        let (_, session, secret) = pending(&env, "twice@example.com").await;
+        let first = enable(&env, &session, json!({ "code": env.code(&secret) })).await;
+        let fresh = first.cookie("access_token").unwrap();
+        env.clock.advance(Duration::seconds(30));
+        let reply = call(
+            &env,
+            handle,
+            event("twofa-enable").cookie("access_token", &fresh).json(json!({ "code": env.code(&secret) })).request(),
+        )
+        .await;
+        assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
+    }
+}

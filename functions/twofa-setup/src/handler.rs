@@ -1,0 +1,114 @@
+//! `POST /auth/2fa/setup`: a new secret for the authenticator app. The server
+//! keeps it sealed for ten minutes; the client never sends it back.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::auth::{AdminRule, authenticate};
+use shared::error::ApiError;
+use shared::http::{ClientInfo, json_response};
+use shared::repo::writes;
+use shared::totp::{self, SETUP_TTL_SECS, TotpSecret};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
+    let user = &caller.user;
+    if user.twofa_enabled() {
+        return Err(ApiError::TwofaAlreadyEnabled);
+    }
+
+    let keys = app.keyring.keys().await?;
+    let secret = TotpSecret::generate();
+    let now = app.now();
+    let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
+    let mut commit = vec![writes::start_setup(user, sealed, now.timestamp() + SETUP_TTL_SECS)];
+    commit.extend(writes::audit(&user.id, &[EventKind::TwofaSetup], now.timestamp_millis(), &ClientInfo::of(&req)));
+    app.repo.commit(commit).await?;
+
+    let otpauth_url = totp::otpauth_url(&app.config.issuer, user.email.as_str(), &secret);
+    let body = json!({
+        "secret": secret.to_base32(),
+        "qrCode": totp::qr_data_url(&otpauth_url)?,
+        "otpauthUrl": otpauth_url,
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use testkit::{TestEnv, call, event};
+
+    fn decode_qr(data_url: &str) -> String {
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data_url.strip_prefix("data:image/png;base64,").expect("a PNG data URL"))
+            .unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        grids[0].decode().unwrap().1
+    }
+
+    #[tokio::test]
+    async fn setup_returns_a_scannable_secret_and_keeps_it_sealed() {
+        let env = TestEnv::new().await;
+        let user = env.register("scan@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let reply =
+            call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(reply.status(), 200);
+        let body = reply.json();
+        let secret = body["secret"].as_str().unwrap();
+        assert_eq!(TotpSecret::from_base32(secret).unwrap().bytes().len(), 20, "160-bit secret");
+        assert_eq!(
+            body["otpauthUrl"],
+            format!(
+                "otpauth://totp/TwoFA%20Test:scan@example.com?secret={secret}&issuer=TwoFA%20Test\
+                 &algorithm=SHA1&digits=6&period=30"
+            )
+        );
+        assert_eq!(decode_qr(body["qrCode"].as_str().unwrap()), body["otpauthUrl"].as_str().unwrap());
+
+        let stored = env.user(&user.id).await;
+        let pending = stored.pending.expect("a pending setup");
+        assert_eq!(pending.expires_at, env.app.now().timestamp() + 600);
+        assert!(!env.table_contains(secret.as_bytes()).await);
+        assert!(!env.table_contains(TotpSecret::from_base32(secret).unwrap().bytes()).await);
+    }
+
+    #[tokio::test]
+    async fn a_new_setup_replaces_the_pending_secret() {
+        let env = TestEnv::new().await;
+        let user = env.register("again@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let req = || event("twofa-setup").cookie("access_token", &session.access_token).request();
+        let first = call(&env, handle, req()).await.json()["secret"].clone();
+        let second = call(&env, handle, req()).await.json()["secret"].clone();
+        assert_ne!(first, second);
+        let keys = env.keys().await;
+        let pending = env.user(&user.id).await.pending.unwrap();
+        let kept = keys.open_totp_secret(&user.id, &pending.sealed_secret).unwrap();
+        assert_eq!(kept.to_base32(), second.as_str().unwrap());
+    }
+
+    #[tokio::test]
+    async fn with_2fa_already_on_it_is_409_and_reveals_nothing() {
+        let env = TestEnv::new().await;
+        let enrolled = env.enroll(&env.register("on@example.com").await).await;
+        let session = env.sign_in(&enrolled.user, Some(shared::domain::SecondFactor::Totp)).await;
+        let reply =
+            call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
+        assert!(reply.json().get("secret").is_none());
+    }
+
+    #[tokio::test]
+    async fn without_a_session_it_is_401() {
+        let env = TestEnv::new().await;
+        assert_eq!(call(&env, handle, event("twofa-setup").cookies::<&str>(&[]).request()).await.status(), 401);
+    }
+}

@@ -1,0 +1,51 @@
+//! `GET /auth/2fa/status`: whether 2FA is on, since when, and how many backup codes are left.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::rfc3339;
+use shared::auth::{AdminRule, authenticate};
+use shared::error::ApiError;
+use shared::http::json_response;
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
+    let body = match &caller.user.twofa {
+        Some(twofa) => json!({
+            "enabled": true,
+            "enabledAt": rfc3339(twofa.enabled_at),
+            "backupCodesRemaining": twofa.backup_hashes.len(),
+        }),
+        None => json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null }),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::SecondFactor;
+    use testkit::{TestEnv, call, event};
+
+    #[tokio::test]
+    async fn status_with_and_without_2fa_in_one_read() {
+        let env = TestEnv::new().await;
+        let user = env.register("st@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        env.calls.reset();
+        let off =
+            call(&env, handle, event("twofa-status").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(off.json(), json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null }));
+        assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
+
+        let enrolled = env.enroll(&user).await;
+        let session = env.sign_in(&enrolled.user, Some(SecondFactor::Totp)).await;
+        let on =
+            call(&env, handle, event("twofa-status").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(
+            on.json(),
+            json!({ "enabled": true, "enabledAt": "2026-11-25T12:00:10Z", "backupCodesRemaining": 10 })
+        );
+    }
+}

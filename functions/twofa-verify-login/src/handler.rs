@@ -1,0 +1,325 @@
+//! `POST /auth/2fa/verify-login`: the second step of a sign-in with 2FA.
+//! Check the pre-2FA token, reserve an attempt (one update that also reads the
+//! user), check the code, and commit the session in one transaction that
+//! consumes the token's nonce and records the accepted step or backup code.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::App;
+use shared::audit::EventKind;
+use shared::bodies::SecondFactorBody;
+use shared::cookies::TWOFA_COOKIE;
+use shared::domain::{Aal, SecondFactor};
+use shared::error::ApiError;
+use shared::http::{ClientInfo, cookie, json_body, json_response, with_cookies};
+use shared::repo::Write;
+use shared::repo::writes::{self, Proof};
+use shared::second_factor::{check, wrong_code_events};
+use shared::session::{NewSession, Subject, password_accepted_event};
+use shared::tokens::{self, Pre2faClaims};
+use shared::views::UserView;
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let token = cookie(&req, TWOFA_COOKIE).ok_or(ApiError::SessionExpired)?;
+    let keys = app.keyring.keys().await?;
+    let now = app.now();
+    let claims =
+        tokens::verify::<Pre2faClaims>(keys, &token, &app.config.issuer, now.timestamp()).map_err(|reason| {
+            tracing::debug!(%reason, "pre-2FA token refused");
+            ApiError::SessionExpired
+        })?;
+    let typed = match json_body::<SecondFactorBody>(&req).and_then(SecondFactorBody::into_code) {
+        Ok(typed) => typed,
+        // The token's server-side state comes first: a used one is 401 whatever the body.
+        Err(bad_body) if app.repo.pre2fa_live(&claims.reg.sub, &claims.jti, claims.ver).await? => {
+            return Err(bad_body);
+        }
+        Err(_) => return Err(ApiError::SessionExpired),
+    };
+
+    let user = app.repo.reserve_code_attempt(&claims.reg.sub, claims.ver, now.timestamp()).await.map_err(expired)?;
+    if !user.twofa_enabled() {
+        return Err(ApiError::SessionExpired);
+    }
+    let client = ClientInfo::of(&req);
+    let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
+        // A wrong code does not use up the token, but a used token is still 401.
+        let mut failed =
+            vec![writes::pre2fa_nonce_unused(&user.id, &claims.jti), password_accepted_event(&claims, &client)];
+        failed.extend(wrong_code_events(&user, now.timestamp_millis(), &client));
+        app.repo.commit(failed).await.map_err(expired)?;
+        return Err(ApiError::InvalidCode);
+    };
+
+    let (factor, event) = match proof {
+        Proof::Step(_) => (SecondFactor::Totp, EventKind::TwofaVerified),
+        Proof::BackupHash(_) => (SecondFactor::BackupCode, EventKind::BackupCodeUsed),
+    };
+    let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
+    let session = NewSession::issue(app, keys, subject, Some(factor), now.timestamp());
+    let commit: Vec<Write> = vec![
+        writes::consume_pre2fa_nonce(&user.id, &claims.jti, claims.reg.exp),
+        writes::accept_code(&user, &proof),
+        writes::reset_password_attempts(&user.email),
+        session.write(),
+        password_accepted_event(&claims, &client),
+    ]
+    .into_iter()
+    .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
+    .collect();
+    app.repo.commit(commit).await.map_err(expired)?;
+
+    let view = UserView::new(&user.id, user.email.as_str(), user.role, true, Aal::Two);
+    let response = json_response(StatusCode::OK, &json!({ "message": "2FA verified", "user": view }));
+    Ok(with_cookies(response, session.cookies(app)))
+}
+
+/// At this route, a token that lost its standing is an expired sign-in step.
+fn expired(err: ApiError) -> ApiError {
+    match err {
+        ApiError::StaleVersion | ApiError::TwofaNotEnabled => ApiError::SessionExpired,
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::{Value, json};
+    use testkit::{Enrolled, Reply, TestEnv, call, event};
+
+    async fn verify(env: &TestEnv, pre2fa: &str, body: Value) -> Reply {
+        call(env, handle, event("twofa-verify-login").cookie("twofa_token", pre2fa).json(body).request()).await
+    }
+
+    async fn enrolled(env: &TestEnv, email: &str) -> Enrolled {
+        env.enroll(&env.register(email).await).await
+    }
+
+    fn wrong(code: &str) -> String {
+        format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+    }
+
+    #[tokio::test]
+    async fn the_right_code_opens_an_aal2_session_in_two_calls() {
+        let env = TestEnv::new().await;
+        let alice = enrolled(&env, "alice@example.com").await;
+        let pre2fa = env.pre2fa(&alice.user).await;
+        env.calls.reset();
+        let reply = verify(&env, &pre2fa, json!({ "code": env.code(&alice.secret) })).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
+        assert_eq!(
+            reply.json(),
+            json!({ "message": "2FA verified", "user": {
+                "id": alice.user.id, "email": "alice@example.com", "role": "user", "twoFactorEnabled": true, "aal": 2 } })
+        );
+        assert!(!reply.cookie("access_token").unwrap().is_empty());
+        assert!(!reply.cookie("refresh_token").unwrap().is_empty());
+        assert_eq!(reply.cookie("twofa_token").as_deref(), Some(""), "the pre-2FA cookie is cleared");
+    }
+
+    #[tokio::test]
+    async fn a_pre2fa_token_succeeds_once() {
+        let env = TestEnv::new().await;
+        let bob = enrolled(&env, "bob@example.com").await;
+        let pre2fa = env.pre2fa(&bob.user).await;
+        assert_eq!(verify(&env, &pre2fa, json!({ "code": env.code(&bob.secret) })).await.status(), 200);
+        env.clock.advance(Duration::seconds(30));
+        for body in [json!({ "code": env.code(&bob.secret) }), json!({ "code": "000000" }), json!({ "nope": 1 })] {
+            let reply = verify(&env, &pre2fa, body).await;
+            assert_eq!((reply.status(), reply.error()), (401, "session_expired".into()));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_code_is_accepted_once_even_across_two_logins() {
+        let env = TestEnv::new().await;
+        let cai = enrolled(&env, "cai@example.com").await;
+        let code = env.code(&cai.secret);
+        let (first, second) = (env.pre2fa(&cai.user).await, env.pre2fa(&cai.user).await);
+        assert_eq!(verify(&env, &first, json!({ "code": code })).await.status(), 200);
+        let replay = verify(&env, &second, json!({ "code": code })).await;
+        assert_eq!((replay.status(), replay.error()), (400, "invalid_code".into()));
+        // An earlier step than the last accepted one is refused too, though inside the window.
+        let previous = shared::totp::code_at(&cai.secret, env.unix_now() - 30);
+        assert_eq!(verify(&env, &second, json!({ "code": previous })).await.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn one_step_of_drift_is_accepted_two_are_not() {
+        let env = TestEnv::new().await;
+        let dee = enrolled(&env, "dee@example.com").await;
+        // Far past the last accepted step, so only the window decides.
+        env.clock.advance(Duration::minutes(5));
+        let two_back = shared::totp::code_at(&dee.secret, env.unix_now() - 60);
+        assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": two_back })).await.status(), 400);
+        let one_back = shared::totp::code_at(&dee.secret, env.unix_now() - 30);
+        assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": one_back })).await.status(), 200);
+        let one_ahead = shared::totp::code_at(&dee.secret, env.unix_now() + 30);
+        assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": one_ahead })).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_does_not_use_up_the_token() {
+        let env = TestEnv::new().await;
+        let eli = enrolled(&env, "eli@example.com").await;
+        let pre2fa = env.pre2fa(&eli.user).await;
+        let reply = verify(&env, &pre2fa, json!({ "code": wrong(&env.code(&eli.secret)) })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()));
+        assert_eq!(verify(&env, &pre2fa, json!({ "code": env.code(&eli.secret) })).await.status(), 200);
+        assert_eq!(env.user(&eli.user.id).await.code_attempts, 0, "a correct code resets the count");
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_forged_pre2fa_token_is_session_expired() {
+        let env = TestEnv::new().await;
+        let fay = enrolled(&env, "fay@example.com").await;
+        let pre2fa = env.pre2fa(&fay.user).await;
+        env.clock.advance(Duration::seconds(5 * 60));
+        let late = verify(&env, &pre2fa, json!({ "code": env.code(&fay.secret) })).await;
+        assert_eq!((late.status(), late.error()), (401, "session_expired".into()));
+
+        let session = env.sign_in(&fay.user, Some(SecondFactor::Totp)).await;
+        for token in [session.access_token.as_str(), session.refresh_token.as_str(), "e30.e30.e30"] {
+            assert_eq!(verify(&env, token, json!({ "code": env.code(&fay.secret) })).await.status(), 401);
+        }
+        let none = call(&env, handle, event("twofa-verify-login").cookies::<&str>(&[]).request()).await;
+        assert_eq!((none.status(), none.error()), (401, "session_expired".into()));
+    }
+
+    #[tokio::test]
+    async fn exactly_one_of_code_and_backup_code() {
+        let env = TestEnv::new().await;
+        let gil = enrolled(&env, "gil@example.com").await;
+        let pre2fa = env.pre2fa(&gil.user).await;
+        for body in [json!({}), json!({ "code": env.code(&gil.secret), "backupCode": gil.backup_codes[0] })] {
+            let reply = verify(&env, &pre2fa, body).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()));
+        }
+        assert_eq!(env.user(&gil.user.id).await.code_attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn a_backup_code_works_once_in_any_spelling() {
+        let env = TestEnv::new().await;
+        let hal = enrolled(&env, "hal@example.com").await;
+        let code = hal.backup_codes[4].to_uppercase().replace('-', " ");
+        let reply = verify(&env, &env.pre2fa(&hal.user).await, json!({ "backupCode": code })).await;
+        assert_eq!(reply.status(), 200);
+        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
+            env.keys().await,
+            &reply.cookie("access_token").unwrap(),
+            &env.app.config.issuer,
+            env.app.now().timestamp(),
+        )
+        .unwrap();
+        assert_eq!(claims.amr, ["pwd", "backup"]);
+        let again = verify(&env, &env.pre2fa(&hal.user).await, json!({ "backupCode": hal.backup_codes[4] })).await;
+        assert_eq!((again.status(), again.error()), (400, "invalid_code".into()));
+        assert_eq!(env.user(&hal.user.id).await.twofa.unwrap().backup_hashes.len(), 9);
+    }
+
+    #[tokio::test]
+    async fn five_wrong_codes_lock_every_code_out_the_right_one_included_until_the_window_passes() {
+        let env = TestEnv::new().await;
+        let ida = enrolled(&env, "ida@example.com").await;
+        let pre2fa = env.pre2fa(&ida.user).await;
+        for _ in 0..5 {
+            let reply = verify(&env, &pre2fa, json!({ "code": wrong(&env.code(&ida.secret)) })).await;
+            assert_eq!(reply.status(), 400);
+        }
+        let locked = verify(&env, &pre2fa, json!({ "code": env.code(&ida.secret) })).await;
+        assert_eq!((locked.status(), locked.error()), (429, "too_many_attempts".into()));
+        assert_eq!(locked.header("retry-after"), Some("900"));
+        let backup = verify(&env, &pre2fa, json!({ "backupCode": ida.backup_codes[0] })).await;
+        assert_eq!(backup.status(), 429);
+
+        env.clock.advance(Duration::minutes(15));
+        let fresh = env.pre2fa(&ida.user).await;
+        assert_eq!(verify(&env, &fresh, json!({ "code": env.code(&ida.secret) })).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn twenty_concurrent_wrong_codes_get_at_most_five_checked() {
+        let env = TestEnv::new().await;
+        let jo = enrolled(&env, "jo@example.com").await;
+        let pre2fa = env.pre2fa(&jo.user).await;
+        let bad = wrong(&env.code(&jo.secret));
+        let guesses = (0..20).map(|_| verify(&env, &pre2fa, json!({ "code": bad })));
+        let statuses: Vec<u16> = futures::future::join_all(guesses).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 5, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn ten_concurrent_verifications_with_one_token_and_the_right_code_succeed_once() {
+        let env = TestEnv::new().await;
+        let kim = enrolled(&env, "kim@example.com").await;
+        let pre2fa = env.pre2fa(&kim.user).await;
+        let code = env.code(&kim.secret);
+        let tries = (0..10).map(|_| verify(&env, &pre2fa, json!({ "code": code })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        let sessions = env.dump().await.iter().filter(|i| i["sk"].as_s().unwrap().starts_with("SESSION#")).count();
+        assert_eq!(sessions, 1);
+    }
+
+    #[tokio::test]
+    async fn ten_logins_racing_with_the_same_code_accept_it_once() {
+        // Different tokens pass the nonce condition: only the step condition guards.
+        let env = TestEnv::new().await;
+        let ned = enrolled(&env, "ned@example.com").await;
+        let mut tokens = Vec::new();
+        for _ in 0..10 {
+            tokens.push(env.pre2fa(&ned.user).await);
+        }
+        let code = env.code(&ned.secret);
+        let tries = tokens.iter().map(|t| verify(&env, t, json!({ "code": code })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn one_token_with_ten_different_backup_codes_at_once_succeeds_once() {
+        // Different codes pass every per-code condition: only the nonce guards.
+        let env = TestEnv::new().await;
+        let mia = enrolled(&env, "mia@example.com").await;
+        let pre2fa = env.pre2fa(&mia.user).await;
+        let tries = mia.backup_codes.iter().map(|code| verify(&env, &pre2fa, json!({ "backupCode": code })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn ten_concurrent_uses_of_one_backup_code_succeed_once() {
+        let env = TestEnv::new().await;
+        let lee = enrolled(&env, "lee@example.com").await;
+        let mut tokens = Vec::new();
+        for _ in 0..10 {
+            tokens.push(env.pre2fa(&lee.user).await);
+        }
+        let tries = tokens.iter().map(|t| verify(&env, t, json!({ "backupCode": lee.backup_codes[0] })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn after_the_whole_flow_the_table_holds_no_secret_code_or_password() {
+        let env = TestEnv::new().await;
+        let max = enrolled(&env, "max@example.com").await;
+        let code = env.code(&max.secret);
+        verify(&env, &env.pre2fa(&max.user).await, json!({ "code": wrong(&code) })).await;
+        verify(&env, &env.pre2fa(&max.user).await, json!({ "code": code })).await;
+        verify(&env, &env.pre2fa(&max.user).await, json!({ "backupCode": max.backup_codes[1] })).await;
+        assert!(!env.table_contains(max.secret.to_base32().as_bytes()).await, "base32 secret stored");
+        assert!(!env.table_contains(max.secret.bytes()).await, "raw secret stored");
+        for backup in &max.backup_codes {
+            assert!(!env.table_contains(backup.replace('-', "").as_bytes()).await, "backup code stored");
+        }
+        assert!(!env.table_contains(testkit::PASSWORD.as_bytes()).await);
+        assert!(!env.table_contains(&env.data_key_plaintext().await).await);
+    }
+}
