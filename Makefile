@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 
-.PHONY: dev test tools clean
+.PHONY: dev test tools clean grant-admin revoke-admin reset-2fa
 
 ## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS)
@@ -14,6 +14,11 @@ dev: $(TOOLS)
 ## make test: fmt, clippy, unit, handler and end-to-end tests
 test: $(TOOLS)
 	scripts/test.sh
+
+## make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]: operator commands
+## (without TABLE: the local stack of `make dev`; with it: that table in AWS)
+grant-admin revoke-admin reset-2fa:
+	scripts/authctl.sh $@ "$(EMAIL)" "$(TABLE)"
 
 ## make tools: the pinned Python tools in the project's own virtualenv
 tools: $(TOOLS)

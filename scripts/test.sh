@@ -32,7 +32,10 @@ step "build, then cargo lambda watch on 127.0.0.1:$PORT"
 # same way and nothing compiles twice.
 cargo build --workspace --bins
 ./target/debug/local-stack "$TABLE_NAME" "$KMS_KEY_ID"
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
+# Structured JSON logs, as deployed: the end-to-end tests read this log and
+# check that no secret of theirs appears in it.
+AWS_LAMBDA_LOG_FORMAT=JSON \
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
 WATCH_PID=$!
 if ! wait_for_http "http://127.0.0.1:$PORT/auth/me" 240; then
   cat .local/watch-test.log >&2
@@ -40,4 +43,5 @@ if ! wait_for_http "http://127.0.0.1:$PORT/auth/me" 240; then
 fi
 
 step "unit, handler (against moto) and end-to-end (over HTTP) tests"
-E2E_BASE_URL="http://127.0.0.1:$PORT" cargo test --workspace
+E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_LOG_FILE="$PWD/.local/watch-test.log" \
+  AUTHCTL_BIN="$PWD/target/debug/authctl" cargo test --workspace --no-fail-fast

@@ -2,7 +2,9 @@
 //! per path the way a browser does, so the flows run exactly as a front end
 //! would run them against `cargo lambda watch`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -17,6 +19,32 @@ pub fn base_url() -> String {
 /// A unique email per test run, so tests never collide on the shared table.
 pub fn unique_email(name: &str) -> String {
     format!("{name}-{}@example.com", shared::session::random_id())
+}
+
+/// Everything stored about one user: the items of its partition and its
+/// email's login item, in key order. For "this changed nothing" checks.
+pub async fn stored_state(user_id: &str, email: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let config = shared::config::Config::from_env().expect("the local stack's TABLE_NAME and KMS_KEY_ID");
+    let client = aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await);
+    let partition = client
+        .query()
+        .table_name(&config.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{user_id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query the local table");
+    let login = client
+        .get_item()
+        .table_name(&config.table_name)
+        .key("pk", AttributeValue::S(format!("EMAIL#{email}")))
+        .key("sk", AttributeValue::S("LOGIN".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read the login item");
+    partition.items.unwrap_or_default().into_iter().chain(login.item).collect()
 }
 
 /// One client: a cookie jar keyed by (name, path).

@@ -22,6 +22,12 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
 }
 
+impl AsRef<App> for App {
+    fn as_ref(&self) -> &App {
+        self
+    }
+}
+
 impl App {
     pub fn new(
         config: Config,

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keyring;
+pub mod operator;
 pub mod password;
 pub mod repo;
 pub mod second_factor;

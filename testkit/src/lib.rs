@@ -106,8 +106,17 @@ pub struct TestEnv {
     pub app: App,
     pub clock: Arc<TestClock>,
     pub calls: CallCounter,
+    /// The clients the app uses.
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
+    /// A client straight to moto, to inspect the table whatever the app's path.
+    pub inspect: aws_sdk_dynamodb::Client,
+}
+
+impl AsRef<App> for TestEnv {
+    fn as_ref(&self) -> &App {
+        &self.app
+    }
 }
 
 static TABLES: AtomicUsize = AtomicUsize::new(0);
@@ -152,7 +161,14 @@ impl TestEnv {
     pub async fn behind(proxy: &proxy::FaultProxy) -> Self {
         let env = Self::new().await;
         let (dynamo, kms) = clients(&sdk_config_for(&proxy.endpoint()).await, &env.calls);
-        TestEnv { app: App::new(env.app.config.clone(), dynamo, kms, env.clock.clone()), ..env }
+        let app = App::new(env.app.config.clone(), dynamo.clone(), kms.clone(), env.clock.clone());
+        TestEnv { app, dynamo, kms, ..env }
+    }
+
+    /// Another container of the same deployment: same table, key and clients,
+    /// its keys not yet unwrapped.
+    pub fn cold_container(&self) -> App {
+        App::new(self.app.config.clone(), self.dynamo.clone(), self.kms.clone(), self.clock.clone())
     }
 
     async fn build(cookies: CookiePolicy, endpoint: &str) -> Self {
@@ -171,7 +187,7 @@ impl TestEnv {
         let clock = TestClock::at(default_instant());
         let app = App::new(config, dynamo.clone(), kms.clone(), clock.clone());
         calls.reset();
-        TestEnv { app, clock, calls, dynamo, kms }
+        TestEnv { app, clock, calls, inspect: dynamo.clone(), dynamo, kms }
     }
 
     /// The bytes of every stored attribute value (strings, numbers, binaries,
@@ -218,17 +234,33 @@ impl TestEnv {
 
     /// Every item in the table, for assertions about what is stored.
     pub async fn dump(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self.dynamo.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
+        let out = self.inspect.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
         out.items.unwrap_or_default()
     }
 }
 
 /// Runs a handler and maps its error the way the deployed function does.
-pub async fn call<F>(env: &TestEnv, handler: F, req: Request) -> Reply
+pub async fn call<F>(app: &impl AsRef<App>, handler: F, req: Request) -> Reply
 where
     F: AsyncFnOnce(&App, Request) -> Result<Response<Body>, ApiError>,
 {
-    Reply(shared::http::respond(handler(&env.app, req).await))
+    Reply(shared::http::respond(handler(app.as_ref(), req).await))
+}
+
+/// Awaits a request that should fail fast when AWS misbehaves, and prints how
+/// long it took. The 30-second timeout only guards against a hang.
+pub async fn timed(what: &str, request: impl Future<Output = Reply>) -> Reply {
+    let started = std::time::Instant::now();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(30), request).await.expect("the request hangs");
+    println!("{what}: {} after {:.2} s", reply.status(), started.elapsed().as_secs_f64());
+    reply
+}
+
+/// A proxy in front of this run's moto, and an environment whose functions reach AWS through it.
+pub async fn behind_proxy() -> (proxy::FaultProxy, TestEnv) {
+    let proxy = proxy::FaultProxy::start(moto_endpoint().trim_start_matches("http://").to_string()).await;
+    let env = TestEnv::behind(&proxy).await;
+    (proxy, env)
 }
 
 /// A request built from one of the `events/*.json` API Gateway v2 samples.

@@ -1,10 +1,11 @@
-//! A TCP proxy in front of moto that a test can cut or stall, to show what a
-//! request does when DynamoDB or KMS stops answering mid-flow.
+//! A TCP proxy in front of moto that a test can cut or stall, now or after a
+//! number of AWS calls, to show what a request does when DynamoDB or KMS stops
+//! answering mid-flow.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::io::copy_bidirectional;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, copy};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -18,9 +19,21 @@ pub enum Fault {
     Stall,
 }
 
+/// Every AWS call of the SDK (DynamoDB and KMS speak JSON over `POST /`)
+/// starts with this request line.
+const REQUEST_LINE: &[u8] = b"POST / HTTP/1.1\r\n";
+
+struct State {
+    fault: Fault,
+    /// Calls still let through before `fault` applies (`None`: no limit).
+    calls_left: Option<usize>,
+}
+
 pub struct FaultProxy {
     pub addr: SocketAddr,
-    mode: Arc<watch::Sender<Fault>>,
+    state: Arc<Mutex<State>>,
+    /// Bumped whenever the fault changes, so open connections re-decide.
+    changed: Arc<watch::Sender<u64>>,
 }
 
 impl FaultProxy {
@@ -28,42 +41,102 @@ impl FaultProxy {
     pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let addr = listener.local_addr().unwrap();
-        let (mode, _) = watch::channel(Fault::None);
-        let mode = Arc::new(mode);
-        let accepting = mode.clone();
+        let state = Arc::new(Mutex::new(State { fault: Fault::None, calls_left: None }));
+        let (changed, _) = watch::channel(0);
+        let changed = Arc::new(changed);
+        let proxy = FaultProxy { addr, state: state.clone(), changed: changed.clone() };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let mut changes = accepting.subscribe();
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    let fault = *changes.borrow_and_update();
-                    match fault {
-                        Fault::Refuse => drop(client),
-                        Fault::Stall => {
-                            let _held = client;
-                            std::future::pending::<()>().await;
-                        }
-                        Fault::None => {
-                            let Ok(mut server) = TcpStream::connect(&upstream).await else { return };
-                            let mut client = client;
-                            tokio::select! {
-                                _ = copy_bidirectional(&mut client, &mut server) => {}
-                                // Any change of mode cuts open connections.
-                                _ = changes.changed() => {}
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve(client, upstream.clone(), state.clone(), changed.subscribe()));
             }
         });
-        FaultProxy { addr, mode }
+        proxy
     }
 
+    /// Applies `fault` from now on, to open connections too.
     pub fn set(&self, fault: Fault) {
-        self.mode.send_replace(fault);
+        *self.state.lock().unwrap() = State { fault, calls_left: None };
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Lets `calls` more AWS calls through, then applies `fault`.
+    pub fn fail_after(&self, calls: usize, fault: Fault) {
+        *self.state.lock().unwrap() = State { fault, calls_left: Some(calls) };
+        self.changed.send_modify(|n| *n += 1);
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// What to do with the next call: forward it, or the fault.
+fn next_call(state: &Mutex<State>) -> Fault {
+    let mut state = state.lock().unwrap();
+    match state.calls_left {
+        None => state.fault,
+        Some(0) => state.fault,
+        Some(n) => {
+            state.calls_left = Some(n - 1);
+            Fault::None
+        }
+    }
+}
+
+fn current(state: &Mutex<State>) -> Fault {
+    let state = state.lock().unwrap();
+    if state.calls_left.is_some_and(|n| n > 0) { Fault::None } else { state.fault }
+}
+
+async fn serve(client: TcpStream, upstream: String, state: Arc<Mutex<State>>, mut changed: watch::Receiver<u64>) {
+    match current(&state) {
+        Fault::Refuse => return,
+        Fault::Stall => return hold(client).await,
+        Fault::None => {}
+    }
+    let Ok(server) = TcpStream::connect(&upstream).await else { return };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut tail: Vec<u8> = Vec::new();
+        loop {
+            let n = client_read.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return Fault::None;
+            }
+            let mut window = std::mem::take(&mut tail);
+            let seen = window.len();
+            window.extend_from_slice(&buf[..n]);
+            let starts = window
+                .windows(REQUEST_LINE.len())
+                .enumerate()
+                .filter(|(i, w)| *w == REQUEST_LINE && i + REQUEST_LINE.len() > seen);
+            for _ in starts {
+                let decision = next_call(&state);
+                if decision != Fault::None {
+                    return decision;
+                }
+            }
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                return Fault::None;
+            }
+            tail = window[window.len().saturating_sub(REQUEST_LINE.len() - 1)..].to_vec();
+        }
+    };
+    let responses = copy(&mut server_read, &mut client_write);
+    let outcome = tokio::select! {
+        fault = requests => fault,
+        _ = responses => Fault::None,
+        // A change of fault cuts open connections; the client reconnects.
+        _ = changed.changed() => current(&state),
+    };
+    if outcome == Fault::Stall {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn hold(client: TcpStream) {
+    let _held = client;
+    std::future::pending::<()>().await;
 }

@@ -15,3 +15,70 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let events: Vec<EventView> = events.iter().map(EventView::from).collect();
     Ok(json_response(StatusCode::OK, &json!({ "events": events })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use shared::audit::EventKind;
+    use shared::http::ClientInfo;
+    use shared::repo::writes;
+    use testkit::{TestEnv, call, event};
+
+    #[tokio::test]
+    async fn newest_first_at_most_fifty_with_the_request_source() {
+        let env = TestEnv::new().await;
+        let user = env.register("log@example.com").await;
+        let client = ClientInfo::of(&event("audit").source("198.51.100.9", "Firefox/140").request());
+        for _ in 0..55 {
+            env.clock.advance(Duration::seconds(1));
+            let now = env.app.now().timestamp_millis();
+            env.app.repo.commit(writes::audit(&user.id, &[EventKind::LoginFailed], now, &client)).await.unwrap();
+        }
+        env.clock.advance(Duration::seconds(1));
+        let session = env.sign_in(&user, None).await;
+        let reply = call(&env, handle, event("audit").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(reply.status(), 200);
+        let events = reply.json()["events"].as_array().unwrap().clone();
+        assert_eq!(events.len(), 50);
+        assert_eq!(
+            events[0],
+            json!({ "type": "login_failed", "at": "2026-11-25T12:01:05.000Z", "ip": "198.51.100.9", "userAgent": "Firefox/140" })
+        );
+        let times: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|pair| pair[0] > pair[1]), "newest first");
+    }
+
+    #[tokio::test]
+    async fn events_older_than_ninety_days_are_gone_even_before_ttl_deletes_them() {
+        let env = TestEnv::new().await;
+        let user = env.register("old@example.com").await;
+        env.clock.advance(Duration::days(90));
+        let session = env.sign_in(&user, None).await;
+        let reply = call(&env, handle, event("audit").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(reply.json(), json!({ "events": [] }), "the register event has expired");
+        assert_eq!(env.dump().await.iter().filter(|i| i["sk"].as_s().unwrap().starts_with("EVT#")).count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_admin_without_2fa_may_read_the_log() {
+        let env = TestEnv::new().await;
+        let user = env.register("boss@example.com").await;
+        let email = shared::domain::Email::parse("boss@example.com").unwrap();
+        env.clock.advance(Duration::seconds(1));
+        shared::operator::run(&env.app.repo, env.clock.as_ref(), shared::operator::Command::GrantAdmin, &email)
+            .await
+            .unwrap();
+        let admin = env.user(&user.id).await;
+        let session = env.sign_in(&admin, None).await;
+        let reply = call(&env, handle, event("audit").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(reply.status(), 200);
+        let kinds: Vec<&str> = reply.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string().leak() as &str)
+            .collect();
+        assert_eq!(kinds, ["role_granted", "register"]);
+    }
+}

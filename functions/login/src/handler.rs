@@ -101,8 +101,8 @@ async fn open_session(app: &App, account: &LoginAccount, client: &ClientInfo) ->
 mod tests {
     use super::*;
     use serde_json::json;
-    use testkit::proxy::{Fault, FaultProxy};
-    use testkit::{PASSWORD, Reply, TestEnv, call, event};
+    use testkit::proxy::Fault;
+    use testkit::{PASSWORD, Reply, TestEnv, behind_proxy, call, event, timed};
 
     fn login(email: &str, password: &str) -> Request {
         event("login").json(json!({ "email": email, "password": password })).request()
@@ -162,35 +162,36 @@ mod tests {
         assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
     }
 
-    /// Prints how long a request takes to fail; the outer timeout only
-    /// guards against a hang.
-    async fn answer_when(fault: Fault) -> (Reply, std::time::Duration) {
-        let proxy = FaultProxy::start(testkit::moto_endpoint().trim_start_matches("http://").to_string()).await;
-        let env = TestEnv::behind(&proxy).await;
-        env.register("faulty@example.com").await;
-        env.keys().await;
-        proxy.set(fault);
-        let started = std::time::Instant::now();
-        let reply = tokio::time::timeout(
-            std::time::Duration::from_secs(30),
-            call(&env, handle, login("faulty@example.com", PASSWORD)),
-        )
-        .await
-        .expect("the request hangs");
-        let took = started.elapsed();
-        println!("login with DynamoDB {fault:?}: {} after {took:?}", reply.status());
-        (reply, took)
-    }
-
     #[tokio::test]
     async fn an_unreachable_dynamodb_gives_503_with_retry_after() {
         for fault in [Fault::Refuse, Fault::Stall] {
-            let (reply, _) = answer_when(fault).await;
+            let (proxy, env) = behind_proxy().await;
+            env.register("faulty@example.com").await;
+            env.keys().await;
+            proxy.set(fault);
+            let reply =
+                timed(&format!("login, DynamoDB {fault:?}"), call(&env, handle, login("faulty@example.com", PASSWORD)))
+                    .await;
             assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()), "{fault:?}");
             assert_eq!(reply.header("retry-after"), Some("2"));
             let text = reply.json()["message"].as_str().unwrap().to_string();
             assert!(!text.contains("dispatch") && !text.contains("Dynamo"), "internal detail leaked: {text}");
         }
+    }
+
+    #[tokio::test]
+    async fn kms_failing_on_a_cold_container_gives_503_and_the_next_request_recovers() {
+        let (proxy, env) = behind_proxy().await;
+        env.register("cold@example.com").await;
+        env.keys().await;
+        let cold = env.cold_container();
+        // The attempt counter and the keyring read pass; KMS Decrypt is refused.
+        proxy.fail_after(2, Fault::Refuse);
+        let reply =
+            timed("login, KMS refused at cold start", call(&cold, handle, login("cold@example.com", PASSWORD))).await;
+        assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()));
+        proxy.set(Fault::None);
+        assert_eq!(call(&cold, handle, login("cold@example.com", PASSWORD)).await.status(), 200);
     }
 
     #[tokio::test]
@@ -232,5 +233,65 @@ mod tests {
         for _ in 0..9 {
             assert_eq!(call(&env, handle, login("reset@example.com", "wrong password")).await.status(), 401);
         }
+    }
+
+    #[tokio::test]
+    async fn twelve_concurrent_wrong_passwords_get_at_most_ten_checked() {
+        let env = TestEnv::new().await;
+        env.register("target@example.com").await;
+        let guesses = (0..12).map(|i| call(&env, handle, login("target@example.com", &format!("guess number {i}"))));
+        let statuses: Vec<u16> = futures::future::join_all(guesses).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn after_ten_failures_even_the_right_password_waits_for_the_window() {
+        let env = TestEnv::new().await;
+        let user = env.register("locked@example.com").await;
+        for _ in 0..10 {
+            assert_eq!(call(&env, handle, login("locked@example.com", "wrong password")).await.status(), 401);
+        }
+        let locked = call(&env, handle, login("locked@example.com", PASSWORD)).await;
+        assert_eq!((locked.status(), locked.error()), (429, "too_many_attempts".into()));
+        assert_eq!(locked.header("retry-after"), Some("900"));
+        env.clock.advance(chrono::Duration::minutes(14));
+        assert_eq!(call(&env, handle, login("locked@example.com", PASSWORD)).await.header("retry-after"), Some("60"));
+        env.clock.advance(chrono::Duration::minutes(1));
+        assert_eq!(call(&env, handle, login("locked@example.com", PASSWORD)).await.status(), 200);
+
+        let events = env.app.repo.recent_events(&user.id, env.app.now().timestamp(), 50).await.unwrap();
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == EventKind::LoginFailed).count(), 10);
+        assert_eq!(kinds.iter().filter(|k| **k == EventKind::Lockout).count(), 1);
+        assert_eq!(kinds[0], EventKind::Login);
+    }
+
+    #[tokio::test]
+    async fn an_email_without_account_locks_the_same_way() {
+        let env = TestEnv::new().await;
+        for _ in 0..10 {
+            assert_eq!(call(&env, handle, login("nobody@example.com", "some password")).await.status(), 401);
+        }
+        let locked = call(&env, handle, login("nobody@example.com", "some password")).await;
+        assert_eq!((locked.status(), locked.error()), (429, "too_many_attempts".into()));
+        // The orphan counter is left for TTL to clean up once its window has passed.
+        let ttl = env.dump().await[0]["ttl"].as_n().unwrap().parse::<i64>().unwrap();
+        assert_eq!(ttl, env.app.now().timestamp() + 15 * 60);
+    }
+
+    #[tokio::test]
+    async fn an_admin_without_2fa_is_told_to_set_it_up() {
+        let env = TestEnv::new().await;
+        env.register("root@example.com").await;
+        let email = Email::parse("root@example.com").unwrap();
+        shared::operator::run(&env.app.repo, env.clock.as_ref(), shared::operator::Command::GrantAdmin, &email)
+            .await
+            .unwrap();
+        let reply = call(&env, handle, login("root@example.com", PASSWORD)).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(reply.json()["requires2FASetup"], true);
+        assert_eq!(reply.json()["user"]["role"], "admin");
+        assert_eq!(reply.json()["user"]["aal"], 1);
     }
 }

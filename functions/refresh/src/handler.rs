@@ -58,6 +58,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 mod tests {
     use super::*;
     use chrono::Duration;
+    use testkit::proxy::Fault;
     use testkit::{Reply, TestEnv, call, event};
 
     async fn refresh(env: &TestEnv, token: &str) -> Reply {
@@ -138,5 +139,17 @@ mod tests {
         env.clock.advance(Duration::days(-7));
         env.app.repo.commit(shared::repo::writes::bump_version(&user).into()).await.unwrap();
         assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn dynamodb_failing_at_the_rotation_keeps_the_refresh_token_valid() {
+        let (proxy, env) = testkit::behind_proxy().await;
+        let user = env.register("fig@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        proxy.fail_after(1, Fault::Refuse);
+        let reply = testkit::timed("refresh, rotation refused", refresh(&env, &session.refresh_token)).await;
+        assert_eq!(reply.status(), 503);
+        proxy.set(Fault::None);
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 200, "not rotated, so not reuse");
     }
 }

@@ -22,6 +22,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 mod tests {
     use super::*;
     use serde_json::json;
+    use testkit::proxy::Fault;
     use testkit::{TestEnv, call, event};
 
     fn register(email: &str, password: &str) -> Request {
@@ -88,5 +89,20 @@ mod tests {
         let dump = format!("{:?}", env.dump().await);
         assert!(!dump.contains("my secret passphrase"));
         assert!(dump.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    #[tokio::test]
+    async fn dynamodb_failing_leaves_no_half_account_and_the_retry_works() {
+        let (proxy, env) = testkit::behind_proxy().await;
+        proxy.set(Fault::Refuse);
+        let reply = testkit::timed(
+            "register, DynamoDB refused",
+            call(&env, handle, register("half@example.com", "long enough pass")),
+        )
+        .await;
+        assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()));
+        assert!(env.dump().await.is_empty());
+        proxy.set(Fault::None);
+        assert_eq!(call(&env, handle, register("half@example.com", "long enough pass")).await.status(), 201);
     }
 }

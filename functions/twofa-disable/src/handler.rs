@@ -56,7 +56,8 @@ mod tests {
     use chrono::Duration;
     use serde_json::{Value, json};
     use shared::domain::SecondFactor;
-    use testkit::{Reply, TestEnv, call, event};
+    use testkit::proxy::Fault;
+    use testkit::{Reply, TestEnv, call, event, timed};
 
     async fn disable(env: &TestEnv, access: &str, body: Value) -> Reply {
         call(env, handle, event("twofa-disable").cookie("access_token", access).json(body).request()).await
@@ -146,5 +147,26 @@ mod tests {
         env.clock.advance(Duration::minutes(15));
         let later = env.sign_in(&ed.user, Some(SecondFactor::Totp)).await;
         assert_eq!(disable(&env, &later.access_token, json!({ "code": env.code(&ed.secret) })).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn dynamodb_failing_at_the_commit_leaves_2fa_on() {
+        let (proxy, env) = testkit::behind_proxy().await;
+        let fe = env.enroll(&env.register("fe@example.com").await).await;
+        let session = env.sign_in(&fe.user, Some(SecondFactor::Totp)).await;
+        proxy.fail_after(2, Fault::Stall);
+        let reply = timed(
+            "disable, commit stalled",
+            disable(&env, &session.access_token, json!({ "backupCode": fe.backup_codes[0] })),
+        )
+        .await;
+        assert_eq!(reply.status(), 503);
+        proxy.set(Fault::None);
+        let stored = env.user(&fe.user.id).await;
+        assert_eq!(stored.twofa.map(|t| t.backup_hashes.len()), Some(10), "2FA on, no code used up");
+        assert_eq!(
+            disable(&env, &session.access_token, json!({ "backupCode": fe.backup_codes[0] })).await.status(),
+            200
+        );
     }
 }

@@ -82,7 +82,8 @@ mod tests {
     use serde_json::{Value, json};
     use shared::repo::UserRecord;
     use shared::session::NewSession;
-    use testkit::{Reply, TestEnv, call, event};
+    use testkit::proxy::Fault;
+    use testkit::{Reply, TestEnv, call, event, timed};
 
     /// A signed-in user with a pending setup, and the secret the app scanned.
     async fn pending(env: &TestEnv, email: &str) -> (UserRecord, NewSession, TotpSecret) {
@@ -212,5 +213,20 @@ mod tests {
         )
         .await;
         assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
+    }
+
+    #[tokio::test]
+    async fn dynamodb_failing_at_the_commit_leaves_2fa_off_and_the_setup_pending() {
+        let (proxy, env) = testkit::behind_proxy().await;
+        let (user, session, secret) = pending(&env, "mid@example.com").await;
+        // The session check and the attempt reservation pass; the commit does not.
+        proxy.fail_after(2, Fault::Refuse);
+        let reply = timed("enable, commit refused", enable(&env, &session, json!({ "code": env.code(&secret) }))).await;
+        assert_eq!(reply.status(), 503);
+        proxy.set(Fault::None);
+        let stored = env.user(&user.id).await;
+        assert!(stored.twofa.is_none() && stored.pending.is_some());
+        assert_eq!(stored.version, user.version, "no session ended");
+        assert_eq!(enable(&env, &session, json!({ "code": env.code(&secret) })).await.status(), 200);
     }
 }

@@ -88,7 +88,8 @@ mod tests {
     use super::*;
     use chrono::Duration;
     use serde_json::{Value, json};
-    use testkit::{Enrolled, Reply, TestEnv, call, event};
+    use testkit::proxy::Fault;
+    use testkit::{Enrolled, Reply, TestEnv, call, event, timed};
 
     async fn verify(env: &TestEnv, pre2fa: &str, body: Value) -> Reply {
         call(env, handle, event("twofa-verify-login").cookie("twofa_token", pre2fa).json(body).request()).await
@@ -321,5 +322,33 @@ mod tests {
         }
         assert!(!env.table_contains(testkit::PASSWORD.as_bytes()).await);
         assert!(!env.table_contains(&env.data_key_plaintext().await).await);
+    }
+
+    #[tokio::test]
+    async fn dynamodb_failing_at_the_commit_leaves_nothing_half_written() {
+        for fault in [Fault::Refuse, Fault::Stall] {
+            let (proxy, env) = testkit::behind_proxy().await;
+            let ola = enrolled(&env, "ola@example.com").await;
+            let pre2fa = env.pre2fa(&ola.user).await;
+            // The attempt reservation passes; the commit transaction does not.
+            proxy.fail_after(1, fault);
+            let reply = timed(
+                &format!("verify-login, commit {fault:?}"),
+                verify(&env, &pre2fa, json!({ "code": env.code(&ola.secret) })),
+            )
+            .await;
+            assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()));
+            assert!(reply.cookie("access_token").is_none());
+            let items = env.dump().await;
+            let sks: Vec<&str> = items.iter().map(|i| i["sk"].as_s().unwrap().as_str()).collect();
+            assert!(!sks.iter().any(|sk| sk.starts_with("PRE2FA#") || sk.starts_with("SESSION#")), "{sks:?}");
+            proxy.set(Fault::None);
+            assert_eq!(
+                env.user(&ola.user.id).await.twofa.unwrap().last_step,
+                ola.user.twofa.as_ref().unwrap().last_step
+            );
+            let retried = verify(&env, &pre2fa, json!({ "code": env.code(&ola.secret) })).await;
+            assert_eq!(retried.status(), 200, "the same token and code work once AWS is back");
+        }
     }
 }

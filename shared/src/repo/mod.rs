@@ -84,6 +84,15 @@ impl Repo {
         self.get(keys::user(user_id)).await?.map(|item| UserRecord::from_item(&item)).transpose()
     }
 
+    /// The account that has `email`, if any (a counter-only item is no account).
+    pub async fn user_by_email(&self, email: &crate::domain::Email) -> Result<Option<UserRecord>, ApiError> {
+        let Some(item) = self.get(keys::login(email.as_str())).await? else { return Ok(None) };
+        match LoginRecord::from_item(&item)?.account {
+            Some(account) => self.user(&account.user_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Counts a password attempt for `email` *before* the password is checked,
     /// and returns the login item (account or not) in the same round trip.
     pub async fn reserve_password_attempt(

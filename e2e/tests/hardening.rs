@@ -1,0 +1,448 @@
+//! Over HTTP: admin-enforced 2FA, the operator's commands through `make`,
+//! secrets kept out of the logs, and malformed input that changes nothing.
+
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use e2e::{Browser, Page, unique_email};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shared::domain::{Aal, Role};
+use shared::tokens::{self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, Registered, TokenKind};
+use shared::totp::{TotpSecret, code_at};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn code(secret: &TotpSecret, offset: i64) -> String {
+    code_at(secret, (unix_now() as i64 + offset) as u64)
+}
+
+/// Runs an operator target of the Makefile against the table `make test` serves.
+fn make(target: &str, email: &str) {
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME of the local stack");
+    let status = Command::new("make")
+        .args(["-s", "-C", concat!(env!("CARGO_MANIFEST_DIR"), "/.."), target])
+        .arg(format!("EMAIL={email}"))
+        .arg(format!("TABLE={table}"))
+        .status()
+        .expect("run make");
+    assert!(status.success(), "make {target} failed");
+}
+
+async fn register_and_login(browser: &mut Browser, email: &str) -> Page {
+    browser.post("/auth/register", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await
+}
+
+async fn enable_2fa(browser: &mut Browser) -> (TotpSecret, Vec<String>) {
+    let setup = browser.post("/auth/2fa/setup", None).await;
+    let secret = TotpSecret::from_base32(setup.body["secret"].as_str().unwrap()).unwrap();
+    let left = 30 - unix_now() % 30;
+    if left < 5 {
+        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+    }
+    let enabled = browser.post("/auth/2fa/enable", Some(json!({ "code": code(&secret, 0) }))).await;
+    assert_eq!(enabled.status, 200, "{:?}", enabled.body);
+    let backup = enabled.body["backupCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
+    (secret, backup)
+}
+
+#[tokio::test]
+async fn an_admin_must_turn_2fa_on_and_cannot_turn_it_off() {
+    let email = unique_email("admin");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    make("grant-admin", &email);
+    assert_eq!(browser.get("/auth/me").await.status, 401, "granting ended the session");
+
+    let login = browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    assert_eq!(login.body["requires2FASetup"], true);
+    assert_eq!(login.body["user"]["role"], "admin");
+    for (method, path) in [(Method::GET, "/auth/me"), (Method::GET, "/auth/2fa/status"), (Method::GET, "/auth/audit")] {
+        assert_eq!(browser.send(method, path, None, &[]).await.status, 200, "{path} stays open");
+    }
+    for (path, body) in
+        [("/auth/2fa/backup-codes", json!({ "code": "123456" })), ("/auth/2fa/disable", json!({ "code": "1" }))]
+    {
+        let refused = browser.post(path, Some(body)).await;
+        assert_eq!((refused.status.as_u16(), refused.error()), (403, "mfa_required"), "{path}");
+    }
+    // Admin enforcement answers before the body is read.
+    assert_eq!(browser.send(Method::POST, "/auth/2fa/disable", None, &[]).await.status, 403);
+
+    let (secret, _) = enable_2fa(&mut browser).await;
+    let regenerated = browser.post("/auth/2fa/backup-codes", Some(json!({ "code": code(&secret, 30) }))).await;
+    assert_eq!(regenerated.status, 200, "with 2FA on, an admin has full access");
+    let disable = browser.post("/auth/2fa/disable", Some(json!({ "code": code(&secret, 30) }))).await;
+    assert_eq!((disable.status.as_u16(), disable.error()), (403, "mfa_required"), "an admin cannot turn 2FA off");
+
+    make("revoke-admin", &email);
+    assert_eq!(browser.get("/auth/me").await.status, 401, "revoking ended the session too");
+}
+
+#[tokio::test]
+async fn reset_2fa_lets_a_locked_out_user_in_with_the_password_alone() {
+    let email = unique_email("lost-phone");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    let (secret, _) = enable_2fa(&mut browser).await;
+
+    // The phone and every backup code are gone: five wrong guesses lock the codes out.
+    let mut user = Browser::new();
+    user.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    for _ in 0..5 {
+        user.post("/auth/2fa/verify-login", Some(json!({ "backupCode": "aaaaa-aaaaa" }))).await;
+    }
+    let locked = user.post("/auth/2fa/verify-login", Some(json!({ "code": code(&secret, 30) }))).await;
+    assert_eq!(locked.status, 429);
+
+    make("reset-2fa", &email);
+    assert_eq!(browser.get("/auth/me").await.status, 401, "every session ended");
+    let login = user.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    assert_eq!((login.status.as_u16(), login.body["requires2FA"].clone()), (200, json!(false)));
+    let events = user.get("/auth/audit").await.body["events"].clone();
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(&kinds[..2], ["login", "twofa_reset"]);
+    let reset = &events[1];
+    assert_eq!((reset["ip"].clone(), reset["userAgent"].clone()), (Value::Null, Value::Null));
+}
+
+#[tokio::test]
+async fn no_password_secret_code_or_token_reaches_the_logs() {
+    let email = unique_email("quiet");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    let (secret, backup) = enable_2fa(&mut browser).await;
+    let mut tokens = vec![browser.cookie("access_token").unwrap(), browser.cookie("refresh_token").unwrap()];
+    browser.post("/auth/logout", None).await;
+    browser.post("/auth/login", Some(json!({ "email": email, "password": "a wrong password!" }))).await;
+    browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    tokens.push(browser.cookie("twofa_token").unwrap());
+    let wrong = format!("{:06}", (code(&secret, 30).parse::<u32>().unwrap() + 1) % 1_000_000);
+    browser.post("/auth/2fa/verify-login", Some(json!({ "code": wrong }))).await;
+    let next = code(&secret, 30);
+    assert_eq!(browser.post("/auth/2fa/verify-login", Some(json!({ "code": next }))).await.status, 200);
+    tokens.push(browser.cookie("access_token").unwrap());
+    browser.post("/auth/refresh", None).await;
+    tokens.push(browser.cookie("refresh_token").unwrap());
+    assert_eq!(browser.post("/auth/2fa/disable", Some(json!({ "backupCode": backup[0] }))).await.status, 200);
+
+    let path = std::env::var("E2E_LOG_FILE").expect("E2E_LOG_FILE: the functions' log, set by `make test`");
+    let log = std::fs::read_to_string(path).unwrap();
+    let json_lines = log.lines().filter(|l| l.starts_with('{')).count();
+    assert!(json_lines > 0, "the functions log structured JSON");
+    assert!(log.contains("requestId"), "log lines carry the request id");
+    let mut secrets = vec![PASSWORD.to_string(), "a wrong password!".into(), secret.to_base32(), next, wrong];
+    secrets.extend(backup.iter().flat_map(|c| [c.clone(), c.replace('-', "")]));
+    for token in tokens {
+        // Any one part of a JWT is enough to spot it.
+        secrets.extend(token.split('.').map(str::to_string));
+    }
+    for secret in secrets {
+        assert!(!log.contains(&secret), "a secret reached the log: {}…", &secret[..secret.len().min(6)]);
+    }
+}
+
+/// Tokens made with the local stack's own keys, as the functions would sign
+/// them, but with chosen lifetimes.
+async fn local_keys() -> &'static shared::keyring::KeySet {
+    let app: &'static shared::App =
+        Box::leak(Box::new(shared::App::from_env().await.expect("the local stack's config")));
+    app.keyring.keys().await.expect("the local stack's keys")
+}
+
+fn access_claims(user_id: &str, issuer: &str, iat: i64, version: i64) -> AccessClaims {
+    AccessClaims {
+        reg: Registered::new(TokenKind::Access, issuer, user_id, iat, ACCESS_TTL_SECS),
+        sid: "forged".into(),
+        role: Role::User,
+        aal: Aal::Two,
+        amr: vec!["pwd".into(), "otp".into()],
+        auth_time: iat,
+        ver: version,
+    }
+}
+
+fn rewrite_header(token: &str, header: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    parts[0] = URL_SAFE_NO_PAD.encode(header);
+    parts.join(".")
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_contract_error_and_change_nothing() {
+    let email = unique_email("fuzz");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    let (secret, _) = enable_2fa(&mut browser).await;
+    let access = browser.cookie("access_token").unwrap();
+    let refresh = browser.cookie("refresh_token").unwrap();
+    let mut pre = Browser::new();
+    pre.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    let pre2fa = pre.cookie("twofa_token").unwrap();
+
+    let keys = local_keys().await;
+    let issuer = std::env::var("ISSUER").unwrap();
+    let me = browser.get("/auth/me").await.body;
+    let (user_id, now) = (me["id"].as_str().unwrap().to_string(), unix_now() as i64);
+    let version = {
+        let claims = tokens::verify::<AccessClaims>(keys, &access, &issuer, now).unwrap();
+        claims.ver
+    };
+    let expired = tokens::sign(keys, &access_claims(&user_id, &issuer, now - ACCESS_TTL_SECS - 1, version));
+    let not_yet = tokens::sign(keys, &access_claims(&user_id, &issuer, now + 60, version));
+    let other_issuer = tokens::sign(keys, &access_claims(&user_id, "SomeoneElse", now, version));
+    let alg_none = format!(
+        "{}.",
+        rewrite_header(&access, r#"{"alg":"none","kid":"k1","typ":"at+jwt"}"#).rsplit_once('.').unwrap().0
+    );
+    let wrong_kid = rewrite_header(&access, r#"{"alg":"HS256","kid":"k999","typ":"at+jwt"}"#);
+    let expired_pre2fa = tokens::sign(
+        keys,
+        &Pre2faClaims {
+            reg: Registered::new(TokenKind::Pre2fa, &issuer, &user_id, now - PRE2FA_TTL_SECS - 1, PRE2FA_TTL_SECS),
+            jti: "forged-nonce".into(),
+            ver: version,
+            auth_time: now - PRE2FA_TTL_SECS - 1,
+        },
+    );
+    let huge = json!({ "code": "1".repeat(20_000) });
+    let code_now = code(&secret, 0);
+
+    // (method, path, cookie, bearer, content type, body, status, error)
+    type Case<'a> =
+        (Method, &'a str, Option<(&'a str, &'a str)>, Option<String>, Option<&'a str>, Option<String>, u16, &'a str);
+    let json_ct = Some("application/json");
+    let body = |v: Value| Some(v.to_string());
+    let auth = Some(("access_token", access.as_str()));
+    let cases: Vec<Case> = vec![
+        (
+            Method::POST,
+            "/auth/register",
+            None,
+            None,
+            None,
+            body(json!({"email": email, "password": PASSWORD})),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/auth/register",
+            None,
+            None,
+            Some("text/plain"),
+            body(json!({})),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/auth/register",
+            None,
+            None,
+            json_ct,
+            body(json!({"email": email, "password": "x".repeat(20_000)})),
+            413,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            "/auth/register",
+            None,
+            None,
+            json_ct,
+            body(json!({"email": 1, "password": PASSWORD})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/auth/register",
+            None,
+            None,
+            json_ct,
+            Some(r#"{"email":"\ud800@x.io","password":"12345678"}"#.into()),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/auth/login",
+            None,
+            None,
+            json_ct,
+            body(json!({"email": email, "password": PASSWORD, "remember": true})),
+            400,
+            "invalid_request",
+        ),
+        (Method::POST, "/auth/login", None, None, json_ct, Some("{\"email\":".into()), 400, "invalid_request"),
+        (Method::GET, "/auth/me", None, None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", "%%%not-base64%%%")), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &expired)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &not_yet)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &other_issuer)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &alg_none)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &wrong_kid)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/me", Some(("access_token", &refresh)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/2fa/status", Some(("access_token", &pre2fa)), None, None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/audit", None, Some(format!("Bearer {refresh}")), None, None, 401, "unauthorized"),
+        (Method::GET, "/auth/audit", None, Some("Basic YTpi".into()), None, None, 401, "unauthorized"),
+        (Method::POST, "/auth/refresh", Some(("refresh_token", &access)), None, None, None, 401, "unauthorized"),
+        (Method::POST, "/auth/refresh", Some(("refresh_token", "e30.e30.e30")), None, None, None, 401, "unauthorized"),
+        (Method::POST, "/auth/logout-all", Some(("access_token", &expired)), None, None, None, 401, "unauthorized"),
+        (Method::POST, "/auth/2fa/setup", Some(("access_token", &wrong_kid)), None, None, None, 401, "unauthorized"),
+        (Method::POST, "/auth/2fa/setup", auth, None, None, None, 409, "twofa_already_enabled"),
+        (
+            Method::POST,
+            "/auth/2fa/enable",
+            auth,
+            None,
+            None,
+            body(json!({"code": code_now})),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/enable",
+            auth,
+            None,
+            json_ct,
+            body(json!({"code": code_now, "token": code_now})),
+            400,
+            "invalid_request",
+        ),
+        (Method::POST, "/auth/2fa/enable", auth, None, json_ct, body(json!({"code": 123456})), 400, "invalid_request"),
+        (Method::POST, "/auth/2fa/enable", auth, None, json_ct, body(huge.clone()), 413, "payload_too_large"),
+        (
+            Method::POST,
+            "/auth/2fa/disable",
+            auth,
+            None,
+            json_ct,
+            body(json!({"code": code_now, "backupCode": "abcde-fghij"})),
+            400,
+            "invalid_request",
+        ),
+        (Method::POST, "/auth/2fa/disable", auth, None, json_ct, body(json!([])), 400, "invalid_request"),
+        (
+            Method::POST,
+            "/auth/2fa/backup-codes",
+            auth,
+            None,
+            json_ct,
+            body(json!({"code": null})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/backup-codes",
+            auth,
+            None,
+            Some("application/xml"),
+            Some("<code/>".into()),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            None,
+            None,
+            json_ct,
+            body(json!({"code": code_now})),
+            401,
+            "session_expired",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", &access)),
+            None,
+            json_ct,
+            body(json!({"code": code_now})),
+            401,
+            "session_expired",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", &expired_pre2fa)),
+            None,
+            json_ct,
+            body(json!({"code": code_now})),
+            401,
+            "session_expired",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", "a.b.c")),
+            None,
+            json_ct,
+            body(json!({"code": code_now})),
+            401,
+            "session_expired",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", &pre2fa)),
+            None,
+            json_ct,
+            body(json!({})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", &pre2fa)),
+            None,
+            json_ct,
+            body(huge.clone()),
+            413,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            "/auth/2fa/verify-login",
+            Some(("twofa_token", &pre2fa)),
+            None,
+            None,
+            body(json!({"code": code_now})),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+
+    let before = e2e::stored_state(&user_id, &email).await;
+    for (method, path, cookie, bearer, content_type, body, status, error) in cases {
+        let mut request = reqwest::Client::new().request(method.clone(), format!("{}{path}", e2e::base_url()));
+        if let Some((name, value)) = cookie {
+            request = request.header("cookie", format!("{name}={value}"));
+        }
+        if let Some(bearer) = &bearer {
+            request = request.header("authorization", bearer);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.unwrap();
+        let got = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!((got, answer["error"].as_str().unwrap_or_default()), (status, error), "{method} {path} {cookie:?}");
+    }
+    assert_eq!(e2e::stored_state(&user_id, &email).await, before, "a malformed request changed stored state");
+}
