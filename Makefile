@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 
-.PHONY: dev test tools clean grant-admin revoke-admin reset-2fa
+.PHONY: dev test build deploy tools lock clean grant-admin revoke-admin reset-2fa
 
 ## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS)
@@ -15,6 +15,14 @@ dev: $(TOOLS)
 test: $(TOOLS)
 	scripts/test.sh
 
+## make build: sam build (release, x86_64 by default) into .aws-sam/
+build: $(TOOLS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
+
+## make deploy: sam deploy --guided (asks for the stack's parameters; saves them to samconfig.toml)
+deploy: build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --guided
+
 ## make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]: operator commands
 ## (without TABLE: the local stack of `make dev`; with it: that table in AWS)
 grant-admin revoke-admin reset-2fa:
@@ -23,10 +31,18 @@ grant-admin revoke-admin reset-2fa:
 ## make tools: the pinned Python tools in the project's own virtualenv
 tools: $(TOOLS)
 
-$(TOOLS): requirements-dev.txt
+$(TOOLS): requirements-dev.txt constraints-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
+## make lock: re-pin everything the tools pull in (after changing requirements-dev.txt)
+lock:
+	rm -rf $(VENV)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip freeze > constraints-dev.txt
+	touch $(TOOLS)
+
 clean:
-	rm -rf $(VENV) .local target
+	rm -rf $(VENV) .local .aws-sam target

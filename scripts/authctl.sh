@@ -20,6 +20,6 @@ fi
 # same package selection as `make dev` and `make test`, so nothing rebuilds.
 if [ -z "${AUTHCTL_BIN:-}" ]; then
   cargo build --quiet --workspace --bins
-  AUTHCTL_BIN=./target/debug/authctl
+  AUTHCTL_BIN=$BIN/authctl
 fi
 "$AUTHCTL_BIN" --table "$table" "$command" "$email"

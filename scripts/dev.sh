@@ -13,7 +13,7 @@ trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
 echo "moto (DynamoDB, KMS) on $AWS_ENDPOINT_URL"
 
 cargo build --workspace --bins
-./target/debug/local-stack "$TABLE_NAME" "$KMS_KEY_ID"
+"$BIN/local-stack" "$TABLE_NAME" "$KMS_KEY_ID"
 
 echo "serving the API on http://127.0.0.1:$PORT (Ctrl-C stops everything)"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT"

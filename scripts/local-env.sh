@@ -16,6 +16,14 @@ export COOKIE_SAMESITE=Lax
 
 VENV_BIN="$PWD/.venv/bin"
 export PATH="$VENV_BIN:$PATH"
+export SAM_CLI_TELEMETRY=0
+
+# Every cargo command here builds for the host triple, named explicitly, so
+# that `cargo lambda build` (which always names its target) finds the
+# artifacts that the tests and `cargo lambda watch` already built.
+CARGO_BUILD_TARGET=$(rustc -vV | sed -n 's/^host: //p')
+export CARGO_BUILD_TARGET
+BIN="target/$CARGO_BUILD_TARGET/debug"
 
 # start_moto PORT LOGFILE: moto on loopback in the background; sets MOTO_PID.
 start_moto() {

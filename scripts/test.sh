@@ -24,6 +24,11 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "SAM template: sam validate --lint, cfn-lint, routes against the router and openapi.yaml"
+sam validate --lint
+cfn-lint infra/template.yaml
+python scripts/check_routes.py
+
 step "moto on 127.0.0.1:$MOTO_PORT"
 start_moto "$MOTO_PORT" .local/moto-test.log
 
@@ -31,11 +36,11 @@ step "build, then cargo lambda watch on 127.0.0.1:$PORT"
 # One package selection (--workspace) for every build, so features unify the
 # same way and nothing compiles twice.
 cargo build --workspace --bins
-./target/debug/local-stack "$TABLE_NAME" "$KMS_KEY_ID"
+"$BIN/local-stack" "$TABLE_NAME" "$KMS_KEY_ID"
 # Structured JSON logs, as deployed: the end-to-end tests read this log and
 # check that no secret of theirs appears in it.
 AWS_LAMBDA_LOG_FORMAT=JSON \
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
+  setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
 WATCH_PID=$!
 if ! wait_for_http "http://127.0.0.1:$PORT/auth/me" 240; then
   cat .local/watch-test.log >&2
@@ -44,4 +49,14 @@ fi
 
 step "unit, handler (against moto) and end-to-end (over HTTP) tests"
 E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_LOG_FILE="$PWD/.local/watch-test.log" \
-  AUTHCTL_BIN="$PWD/target/debug/authctl" cargo test --workspace --no-fail-fast
+  AUTHCTL_BIN="$PWD/$BIN/authctl" cargo test --workspace --no-fail-fast
+
+step "schemathesis: openapi.yaml against the running functions"
+scripts/schemathesis.sh "http://127.0.0.1:$PORT"
+
+step "sam build, every function (debug profile, reusing the build above)"
+# `make build` is the release build for deploying (zig, for Amazon Linux's
+# glibc); here SAM drives cargo-lambda the same way over the artifacts the
+# tests just built, so the check costs seconds, not a second full compile.
+SAM_BUILD_MODE=debug CARGO_LAMBDA_COMPILER=cargo \
+  sam build --build-dir .local/sam-build

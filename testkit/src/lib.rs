@@ -286,8 +286,11 @@ impl Event {
         self
     }
 
-    pub fn no_body(mut self) -> Self {
-        self.json.as_object_mut().unwrap().remove("body");
+    /// A body API Gateway passes base64-encoded (it is not UTF-8 text).
+    pub fn binary_body(mut self, bytes: &[u8]) -> Self {
+        use base64::Engine;
+        self.json["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self.json["isBase64Encoded"] = Value::Bool(true);
         self
     }
 

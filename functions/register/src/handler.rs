@@ -105,4 +105,11 @@ mod tests {
         proxy.set(Fault::None);
         assert_eq!(call(&env, handle, register("half@example.com", "long enough pass")).await.status(), 201);
     }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_400() {
+        let env = TestEnv::new().await;
+        let reply = call(&env, handle, event("register").binary_body(b"\x01\xff\xfe{").request()).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()));
+    }
 }
