@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 
-.PHONY: dev test build deploy tools lock clean grant-admin revoke-admin reset-2fa
+.PHONY: dev test bench build deploy tools lock clean grant-admin revoke-admin reset-2fa
 
 ## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS)
@@ -14,6 +14,10 @@ dev: $(TOOLS)
 ## make test: fmt, clippy, unit, handler and end-to-end tests
 test: $(TOOLS)
 	scripts/test.sh
+
+## make bench: Rust beside the Node tutorial, one table (not part of make test; see BENCHMARKS.md)
+bench: $(TOOLS)
+	scripts/bench.sh
 
 ## make build: sam build (release, x86_64 by default) into .aws-sam/
 build: $(TOOLS)

@@ -19,7 +19,7 @@ fi
 # target while cargo holds the build directory). Otherwise build it with the
 # same package selection as `make dev` and `make test`, so nothing rebuilds.
 if [ -z "${AUTHCTL_BIN:-}" ]; then
-  cargo build --quiet --workspace --bins
+  cargo build --quiet --workspace --exclude bench --bins
   AUTHCTL_BIN=$BIN/authctl
 fi
 "$AUTHCTL_BIN" --table "$table" "$command" "$email"

@@ -12,7 +12,7 @@ start_moto "$MOTO_PORT" .local/moto-dev.log
 trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
 echo "moto (DynamoDB, KMS) on $AWS_ENDPOINT_URL"
 
-cargo build --workspace --bins
+cargo build --workspace --exclude bench --bins
 "$BIN/local-stack" "$TABLE_NAME" "$KMS_KEY_ID"
 
 echo "serving the API on http://127.0.0.1:$PORT (Ctrl-C stops everything)"

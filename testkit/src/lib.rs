@@ -324,6 +324,11 @@ impl Event {
         self
     }
 
+    /// The event as API Gateway sends it.
+    pub fn to_json(&self) -> String {
+        self.json.to_string()
+    }
+
     pub fn request(&self) -> Request {
         lambda_http::request::from_str(&self.json.to_string()).expect("a valid API Gateway v2 event")
     }
@@ -419,6 +424,16 @@ impl TestEnv {
             .await
             .expect("enable");
         Enrolled { user: self.user(&user.id).await, secret, backup_codes: codes.shown }
+    }
+
+    /// A pending setup for `user`, as the setup route leaves it: returns the
+    /// secret the authenticator app scanned.
+    pub async fn start_setup(&self, user: &UserRecord) -> TotpSecret {
+        let secret = TotpSecret::generate();
+        let sealed = self.keys().await.seal_totp_secret(&user.id, secret.bytes());
+        let expires = self.app.now().timestamp() + shared::totp::SETUP_TTL_SECS;
+        self.app.repo.commit(vec![writes::start_setup(user, sealed, expires)]).await.expect("setup");
+        secret
     }
 
     /// A committed session for `user`, as login or verify-login would open it.

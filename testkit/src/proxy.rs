@@ -32,6 +32,8 @@ struct State {
 pub struct FaultProxy {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// Every call seen, as its `X-Amz-Target` (e.g. `DynamoDB_20120810.GetItem`).
+    calls: Arc<Mutex<Vec<String>>>,
     /// Bumped whenever the fault changes, so open connections re-decide.
     changed: Arc<watch::Sender<u64>>,
 }
@@ -44,10 +46,11 @@ impl FaultProxy {
         let state = Arc::new(Mutex::new(State { fault: Fault::None, calls_left: None }));
         let (changed, _) = watch::channel(0);
         let changed = Arc::new(changed);
-        let proxy = FaultProxy { addr, state: state.clone(), changed: changed.clone() };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let proxy = FaultProxy { addr, state: state.clone(), changed: changed.clone(), calls: calls.clone() };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream.clone(), state.clone(), changed.subscribe()));
+                tokio::spawn(serve(client, upstream.clone(), state.clone(), calls.clone(), changed.subscribe()));
             }
         });
         proxy
@@ -63,6 +66,11 @@ impl FaultProxy {
     pub fn fail_after(&self, calls: usize, fault: Fault) {
         *self.state.lock().unwrap() = State { fault, calls_left: Some(calls) };
         self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// The calls seen since the last `take_calls`.
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
     }
 
     pub fn endpoint(&self) -> String {
@@ -88,7 +96,23 @@ fn current(state: &Mutex<State>) -> Fault {
     if state.calls_left.is_some_and(|n| n > 0) { Fault::None } else { state.fault }
 }
 
-async fn serve(client: TcpStream, upstream: String, state: Arc<Mutex<State>>, mut changed: watch::Receiver<u64>) {
+/// The `X-Amz-Target` header of the request starting at `start` in `bytes`.
+fn target_of(bytes: &[u8], start: usize) -> String {
+    let head = String::from_utf8_lossy(&bytes[start..]);
+    head.split("\r\n")
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn serve(
+    client: TcpStream,
+    upstream: String,
+    state: Arc<Mutex<State>>,
+    calls: Arc<Mutex<Vec<String>>>,
+    mut changed: watch::Receiver<u64>,
+) {
     match current(&state) {
         Fault::Refuse => return,
         Fault::Stall => return hold(client).await,
@@ -108,11 +132,14 @@ async fn serve(client: TcpStream, upstream: String, state: Arc<Mutex<State>>, mu
             let mut window = std::mem::take(&mut tail);
             let seen = window.len();
             window.extend_from_slice(&buf[..n]);
-            let starts = window
+            let starts: Vec<usize> = window
                 .windows(REQUEST_LINE.len())
                 .enumerate()
-                .filter(|(i, w)| *w == REQUEST_LINE && i + REQUEST_LINE.len() > seen);
-            for _ in starts {
+                .filter(|(i, w)| *w == REQUEST_LINE && i + REQUEST_LINE.len() > seen)
+                .map(|(i, _)| i)
+                .collect();
+            for start in starts {
+                calls.lock().unwrap().push(target_of(&window, start));
                 let decision = next_call(&state);
                 if decision != Fault::None {
                     return decision;

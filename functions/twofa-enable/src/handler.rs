@@ -89,9 +89,7 @@ mod tests {
     async fn pending(env: &TestEnv, email: &str) -> (UserRecord, NewSession, TotpSecret) {
         let user = env.register(email).await;
         let session = env.sign_in(&user, None).await;
-        let secret = TotpSecret::generate();
-        let sealed = env.keys().await.seal_totp_secret(&user.id, secret.bytes());
-        env.app.repo.commit(vec![writes::start_setup(&user, sealed, env.app.now().timestamp() + 600)]).await.unwrap();
+        let secret = env.start_setup(&user).await;
         (env.user(&user.id).await, session, secret)
     }
 

@@ -1,0 +1,1 @@
+//! Support for `make bench`; see `benches/cpu.rs` and `src/bin/lambda-bench.rs`.
