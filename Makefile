@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 
-.PHONY: dev test bench build deploy tools lock clean grant-admin revoke-admin reset-2fa
+.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa
 
 ## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS)
@@ -18,6 +18,10 @@ test: $(TOOLS)
 ## make bench: Rust beside the Node tutorial, one table (not part of make test; see BENCHMARKS.md)
 bench: $(TOOLS)
 	scripts/bench.sh
+
+## make prove-conditions: each race test fails when its DynamoDB condition is weakened
+prove-conditions: $(TOOLS)
+	scripts/prove-conditions.sh
 
 ## make build: sam build (release, x86_64 by default) into .aws-sam/
 build: $(TOOLS)

@@ -35,11 +35,13 @@ pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<C
         return Err(ApiError::Unauthorized);
     };
     let keys = app.keyring.keys().await?;
-    let claims =
-        tokens::verify::<AccessClaims>(keys, &token, &app.config.issuer, app.now().timestamp()).map_err(|reason| {
-            tracing::debug!(%reason, "access token refused");
-            ApiError::Unauthorized
-        })?;
+    let claims = tokens::verify_or::<AccessClaims>(
+        keys,
+        &token,
+        &app.config.issuer,
+        app.now().timestamp(),
+        ApiError::Unauthorized,
+    )?;
     let user = match app.repo.user(&claims.reg.sub).await? {
         Some(user) if user.version == claims.ver => user,
         _ => return Err(ApiError::Unauthorized),

@@ -1,5 +1,6 @@
 //! Checking a typed second factor against a user's 2FA state.
 
+use crate::app::App;
 use crate::audit::EventKind;
 use crate::backup_codes;
 use crate::bodies::TypedCode;
@@ -33,4 +34,25 @@ pub fn wrong_code_events(user: &UserRecord, now_millis: i64, client: &ClientInfo
         events.push(EventKind::Lockout);
     }
     writes::audit(&user.id, &events, now_millis, client)
+}
+
+/// Counts an attempt for `user` (on the condition that its token version is
+/// unchanged), then checks `typed`. A wrong code is recorded and answered
+/// `InvalidCode`; a right one gives the profile as counted and the proof.
+pub async fn prove(
+    app: &App,
+    keys: &KeySet,
+    user: &UserRecord,
+    typed: &TypedCode,
+    client: &ClientInfo,
+) -> Result<(UserRecord, Proof), ApiError> {
+    let now = app.now();
+    let counted = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
+    match check(keys, &counted, typed, now.timestamp() as u64)? {
+        Some(proof) => Ok((counted, proof)),
+        None => {
+            app.repo.commit(wrong_code_events(&counted, now.timestamp_millis(), client)).await?;
+            Err(ApiError::InvalidCode)
+        }
+    }
 }

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Aal, Role};
+use crate::error::ApiError;
 use crate::keyring::KeySet;
 
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
@@ -169,6 +170,21 @@ pub fn verify<C: Claims>(keys: &KeySet, token: &str, issuer: &str, now: i64) -> 
         return Err(TokenError::OutsideLifetime);
     }
     Ok(claims)
+}
+
+/// [`verify`] for a request: any refusal is `refused`, the same from outside
+/// whatever the reason; the reason goes to a debug log.
+pub fn verify_or<C: Claims>(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    now: i64,
+    refused: ApiError,
+) -> Result<C, ApiError> {
+    verify::<C>(keys, token, issuer, now).map_err(|reason| {
+        tracing::debug!(%reason, kind = C::KIND.typ(), "token refused");
+        refused
+    })
 }
 
 #[cfg(test)]

@@ -451,6 +451,12 @@ impl TestEnv {
         shared::session::pre2fa_token(&self.app, keys, &user.id, user.version, self.app.now().timestamp()).1
     }
 
+    /// The claims of an access token the functions issued (panics if it is not valid now).
+    pub async fn access_claims(&self, token: &str) -> shared::tokens::AccessClaims {
+        let now = self.app.now().timestamp();
+        shared::tokens::verify(self.keys().await, token, &self.app.config.issuer, now).expect("a valid access token")
+    }
+
     /// The code an authenticator app shows now.
     pub fn code(&self, secret: &TotpSecret) -> String {
         shared::totp::code_at(secret, self.unix_now())

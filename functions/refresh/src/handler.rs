@@ -18,10 +18,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let presented = cookie(&req, REFRESH_COOKIE).ok_or(ApiError::Unauthorized)?;
     let keys = app.keyring.keys().await?;
     let now = app.now().timestamp();
-    let claims = tokens::verify::<RefreshClaims>(keys, &presented, &app.config.issuer, now).map_err(|reason| {
-        tracing::debug!(%reason, "refresh token refused");
-        ApiError::Unauthorized
-    })?;
+    let claims = tokens::verify_or::<RefreshClaims>(keys, &presented, &app.config.issuer, now, ApiError::Unauthorized)?;
     let user = match app.repo.user(&claims.reg.sub).await? {
         Some(user) if user.version == claims.ver => user,
         _ => return Err(ApiError::Unauthorized),
@@ -151,5 +148,21 @@ mod tests {
         assert_eq!(reply.status(), 503);
         proxy.set(Fault::None);
         assert_eq!(refresh(&env, &session.refresh_token).await.status(), 200, "not rotated, so not reuse");
+    }
+
+    #[tokio::test]
+    async fn ten_tabs_refreshing_at_once_agree_on_one_new_token() {
+        let env = TestEnv::new().await;
+        let user = env.register("tabs@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let tabs = (0..10).map(|_| refresh(&env, &session.refresh_token));
+        let replies = futures::future::join_all(tabs).await;
+        assert!(
+            replies.iter().all(|r| r.status() == 200),
+            "{:?}",
+            replies.iter().map(Reply::status).collect::<Vec<_>>()
+        );
+        let tokens: std::collections::HashSet<_> = replies.iter().map(|r| r.cookie("refresh_token").unwrap()).collect();
+        assert_eq!(tokens.len(), 1, "one rotation, the other tabs got its token");
     }
 }

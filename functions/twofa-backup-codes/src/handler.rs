@@ -14,7 +14,7 @@ use shared::domain::Aal;
 use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response};
 use shared::repo::writes::{self, Proof};
-use shared::second_factor::{check, wrong_code_events};
+use shared::second_factor::prove;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,14 +32,11 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         return Err(ApiError::TwofaNotEnabled);
     }
 
-    let now = app.now();
     let client = ClientInfo::of(&req);
     let keys = app.keyring.keys().await?;
-    let user = app.repo.reserve_code_attempt(&caller.user.id, caller.user.version, now.timestamp()).await?;
-    let Some(Proof::Step(step)) = check(keys, &user, &TypedCode::Totp(body.code), now.timestamp() as u64)? else {
-        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
-        return Err(ApiError::InvalidCode);
-    };
+    let (user, proof) = prove(app, keys, &caller.user, &TypedCode::Totp(body.code), &client).await?;
+    let Proof::Step(step) = proof else { return Err(ApiError::internal("a TOTP code proved no step")) };
+    let now = app.now();
 
     let codes = BackupCodeSet::generate(keys, &user.id);
     let mut commit = vec![writes::replace_backup_codes(&user, step, &codes.hashes)];

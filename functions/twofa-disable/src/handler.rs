@@ -13,7 +13,7 @@ use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response, with_cookies};
 use shared::repo::Write;
 use shared::repo::writes::{self, Proof};
-use shared::second_factor::{check, wrong_code_events};
+use shared::second_factor::prove;
 use shared::session::{NewSession, Subject};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -26,14 +26,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         return Err(ApiError::TwofaNotEnabled);
     }
 
-    let now = app.now();
     let client = ClientInfo::of(&req);
     let keys = app.keyring.keys().await?;
-    let user = app.repo.reserve_code_attempt(&caller.user.id, caller.user.version, now.timestamp()).await?;
-    let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
-        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
-        return Err(ApiError::InvalidCode);
-    };
+    let (user, proof) = prove(app, keys, &caller.user, &typed, &client).await?;
+    let now = app.now();
 
     let events: &[EventKind] = match proof {
         Proof::BackupHash(_) => &[EventKind::BackupCodeUsed, EventKind::TwofaDisabled],
@@ -76,13 +72,7 @@ mod tests {
         let stored = env.user(&ann.user.id).await;
         assert!(stored.twofa.is_none());
         assert_eq!(stored.version, ann.user.version + 1);
-        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
-            env.keys().await,
-            &reply.cookie("access_token").unwrap(),
-            &env.app.config.issuer,
-            env.app.now().timestamp(),
-        )
-        .unwrap();
+        let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         assert_eq!(
             (claims.aal, claims.amr.as_slice(), claims.ver),
             (shared::domain::Aal::One, ["pwd".to_string()].as_slice(), stored.version)

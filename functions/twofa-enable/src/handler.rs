@@ -116,15 +116,7 @@ mod tests {
         assert_eq!(twofa.backup_hashes.len(), 10);
         assert!(stored.pending.is_none());
 
-        let keys = env.keys().await;
-        let access = reply.cookie("access_token").unwrap();
-        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
-            keys,
-            &access,
-            &env.app.config.issuer,
-            env.app.now().timestamp(),
-        )
-        .unwrap();
+        let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         assert_eq!(
             (claims.aal, claims.amr.clone(), claims.ver),
             (shared::domain::Aal::Two, vec!["pwd".to_string(), "otp".to_string()], stored.version)
@@ -226,5 +218,16 @@ mod tests {
         assert!(stored.twofa.is_none() && stored.pending.is_some());
         assert_eq!(stored.version, user.version, "no session ended");
         assert_eq!(enable(&env, &session, json!({ "code": env.code(&secret) })).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn five_concurrent_enables_with_the_right_code_succeed_once() {
+        let env = TestEnv::new().await;
+        let (user, session, secret) = pending(&env, "race@example.com").await;
+        let code = env.code(&secret);
+        let tries = (0..5).map(|_| enable(&env, &session, json!({ "code": code })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        assert_eq!(env.user(&user.id).await.version, user.version + 1);
     }
 }

@@ -25,10 +25,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let keys = app.keyring.keys().await?;
     let now = app.now();
     let claims =
-        tokens::verify::<Pre2faClaims>(keys, &token, &app.config.issuer, now.timestamp()).map_err(|reason| {
-            tracing::debug!(%reason, "pre-2FA token refused");
-            ApiError::SessionExpired
-        })?;
+        tokens::verify_or::<Pre2faClaims>(keys, &token, &app.config.issuer, now.timestamp(), ApiError::SessionExpired)?;
     let typed = match json_body::<SecondFactorBody>(&req).and_then(SecondFactorBody::into_code) {
         Ok(typed) => typed,
         // The token's server-side state comes first: a used one is 401 whatever the body.
@@ -210,13 +207,7 @@ mod tests {
         let code = hal.backup_codes[4].to_uppercase().replace('-', " ");
         let reply = verify(&env, &env.pre2fa(&hal.user).await, json!({ "backupCode": code })).await;
         assert_eq!(reply.status(), 200);
-        let claims = shared::tokens::verify::<shared::tokens::AccessClaims>(
-            env.keys().await,
-            &reply.cookie("access_token").unwrap(),
-            &env.app.config.issuer,
-            env.app.now().timestamp(),
-        )
-        .unwrap();
+        let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         assert_eq!(claims.amr, ["pwd", "backup"]);
         let again = verify(&env, &env.pre2fa(&hal.user).await, json!({ "backupCode": hal.backup_codes[4] })).await;
         assert_eq!((again.status(), again.error()), (400, "invalid_code".into()));

@@ -42,6 +42,14 @@ impl Write {
         self.values.insert(name.to_string(), value);
         self
     }
+
+    /// An expression attribute name (for reserved words such as `role`).
+    fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        if let Op::Update { names, .. } = &mut self.op {
+            names.insert(placeholder.to_string(), attribute.to_string());
+        }
+        self
+    }
 }
 
 fn never(_: &Item) -> ApiError {
@@ -161,26 +169,23 @@ pub fn create_account(user_id: &str, email: &Email, password_hash: &str, now: i6
 
 /// A correct password (or a completed sign-in) clears the email's password attempts.
 pub fn reset_password_attempts(email: &Email) -> Write {
-    let mut op = update(keys::login(email.as_str()), "REMOVE #f, #w", "attribute_exists(userId)");
-    if let Op::Update { names, .. } = &mut op {
-        names.insert("#f".into(), PASSWORD_LIMIT.failures_attr.into());
-        names.insert("#w".into(), PASSWORD_LIMIT.window_attr.into());
-    }
-    Write::new(op, |_| ApiError::StaleVersion)
+    Write::new(update(keys::login(email.as_str()), "REMOVE #f, #w", "attribute_exists(userId)"), |_| {
+        ApiError::StaleVersion
+    })
+    .name("#f", PASSWORD_LIMIT.failures_attr)
+    .name("#w", PASSWORD_LIMIT.window_attr)
 }
 
 /// Updates the copy of role, version and 2FA flag that the login item keeps,
 /// in the same transaction as the profile change.
 fn login_mirror(email: &Email, version: i64, role: Role, twofa_enabled: bool) -> Write {
-    let mut op = update(
+    let op = update(
         keys::login(email.as_str()),
         "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa",
         "attribute_exists(userId)",
     );
-    if let Op::Update { names, .. } = &mut op {
-        names.insert("#role".into(), "role".into());
-    }
     Write::new(op, |_| ApiError::StaleVersion)
+        .name("#role", "role")
         .value(":mver", n(version))
         .value(":mrole", s(role.as_str()))
         .value(":mtfa", bool(twofa_enabled))
@@ -203,12 +208,10 @@ pub fn bump_version(user: &UserRecord) -> [Write; 2] {
 /// Grants or revokes a role; every session ends.
 pub fn set_role(user: &UserRecord, role: Role) -> [Write; 2] {
     let next = user.version + 1;
-    let mut op = update(keys::user(&user.id), "SET ver = :next, #role = :role", "ver = :ver");
-    if let Op::Update { names, .. } = &mut op {
-        names.insert("#role".into(), "role".into());
-    }
+    let op = update(keys::user(&user.id), "SET ver = :next, #role = :role", "ver = :ver");
     [
         Write::new(op, profile_conflict(user.version, |_| ApiError::StaleVersion))
+            .name("#role", "role")
             .value(":next", n(next))
             .value(":role", s(role.as_str()))
             .value(":ver", n(user.version)),
