@@ -105,7 +105,7 @@ impl Function {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-            .stdout(Stdio::null())
+            .stdout(function_log(bootstrap))
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
@@ -362,8 +362,27 @@ async fn deployment(proxy: &FaultProxy) -> (TestEnv, HashMap<String, String>) {
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("SSL_CERT_FILE", system_ca_bundle()),
     ];
     (env, vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The function's own log (warnings and errors), next to its bootstrap.
+fn function_log(bootstrap: &Path) -> Stdio {
+    let path = bootstrap.with_file_name("function.log");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+    file.unwrap_or_else(|e| panic!("open {}: {e}", path.display())).into()
+}
+
+/// This machine's CA bundle, as `infra/template.yaml` names AL2023's with
+/// `SSL_CERT_FILE`: the TLS client then loads that file alone, not also every
+/// file of the certificate directory.
+fn system_ca_bundle() -> String {
+    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .expect("a system CA bundle")
+        .to_string()
 }
 
 fn min_max(runs: &[f64]) -> (f64, f64) {
