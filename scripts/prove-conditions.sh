@@ -8,24 +8,32 @@ cd "$(dirname "$0")/.."
 source scripts/local-env.sh
 mkdir -p .local
 start_moto "${PROVE_MOTO_PORT:-5350}" .local/moto-prove.log
-restore() { for f in shared/src/repo/*.rs.orig; do [ -e "$f" ] && mv "$f" "${f%.orig}"; done; return 0; }
+# touch: the restored file must look newer than the weakened build to cargo.
+restore() { for f in shared/src/repo/*.rs.orig; do [ -e "$f" ] && mv "$f" "${f%.orig}" && touch "${f%.orig}"; done; return 0; }
 trap 'kill $MOTO_PID 2>/dev/null || true; restore' EXIT
 
-# guard | file | condition as written | weakened | package | race test
+# guard ^ file ^ condition as written ^ weakened ^ package ^ race test
 mutations=(
-  "one account per email|shared/src/repo/writes.rs|condition: Some(\"attribute_not_exists(userId)\")|condition: None|register|twenty_concurrent_registrations"
-  "attempt limit (codes)|shared/src/repo/mod.rs|(#w > :cutoff AND #f < :max)|(#w > :cutoff OR #f < :max)|twofa-verify-login|twenty_concurrent_wrong_codes"
-  "attempt limit (passwords)|shared/src/repo/mod.rs|(#w > :cutoff AND #f < :max)|(#w > :cutoff OR #f < :max)|login|twelve_concurrent_wrong_passwords"
-  "pre-2FA nonce used once|shared/src/repo/writes.rs|Op::Put { item, condition: Some(\"attribute_not_exists(pk)\") }, |_| ApiError::TokenAlreadyUsed|Op::Put { item, condition: None }, |_| ApiError::TokenAlreadyUsed|twofa-verify-login|one_token_with_ten_different_backup_codes"
-  "TOTP step accepted once|shared/src/repo/writes.rs|lastStep < :step)\"|lastStep <= :step)\"|twofa-verify-login|ten_logins_racing_with_the_same_code"
-  "backup code used once|shared/src/repo/writes.rs|\"contains(backupCodes, :hash)\"|\"(contains(backupCodes, :hash) OR attribute_exists(backupCodes))\"|twofa-verify-login|ten_concurrent_uses_of_one_backup_code"
-  "refresh rotation|shared/src/repo/mod.rs|\"refreshId = :presented AND expiresAt > :now\"|\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now\"|refresh|ten_tabs_refreshing_at_once"
-  "token version on enable|shared/src/repo/writes.rs|\"ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now\"|\"(ver = :ver OR ver <> :ver) AND (twofaEnabled = :false OR twofaEnabled = :true) AND pendingSecret = :secret AND pendingExpiresAt > :now\"|twofa-enable|five_concurrent_enables"
+  "one account per email^shared/src/repo/writes.rs^condition: Some(\"attribute_not_exists(userId)\")^condition: None^register^twenty_concurrent_registrations"
+  "attempt limit (codes)^shared/src/repo/mod.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^twofa-verify-login^twenty_concurrent_wrong_codes"
+  "attempt limit (passwords)^shared/src/repo/mod.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^login^twelve_concurrent_wrong_passwords"
+  "pre-2FA nonce used once^shared/src/repo/writes.rs^Op::Put { item, condition: Some(\"attribute_not_exists(pk)\") }, |_| ApiError::TokenAlreadyUsed^Op::Put { item, condition: None }, |_| ApiError::TokenAlreadyUsed^twofa-verify-login^one_token_with_ten_different_backup_codes"
+  "TOTP step accepted once^shared/src/repo/writes.rs^lastStep < :step)\"^lastStep <= :step)\"^twofa-verify-login^ten_logins_racing_with_the_same_code"
+  "backup code used once^shared/src/repo/writes.rs^\"contains(backupCodes, :hash)\"^\"(contains(backupCodes, :hash) OR attribute_exists(backupCodes))\"^twofa-verify-login^ten_concurrent_uses_of_one_backup_code"
+  "refresh rotation^shared/src/repo/mod.rs^\"refreshId = :presented AND expiresAt > :now\"^\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now\"^refresh^ten_tabs_refreshing_at_once"
+  "enable commits once (version, 2FA off, pending secret)^shared/src/repo/writes.rs^\"ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now\"^\"(ver = :ver OR ver <> :ver) AND (twofaEnabled = :false OR twofaEnabled = :true) AND (pendingSecret = :secret OR attribute_not_exists(pendingSecret)) AND (pendingExpiresAt > :now OR attribute_not_exists(pendingExpiresAt))\"^twofa-enable^five_concurrent_enables"
 )
 
 failed=0
 for m in "${mutations[@]}"; do
-  IFS='|' read -r guard file written weakened package test <<<"$m"
+  IFS='^' read -r guard _ _ _ package test <<<"$m"
+  if ! cargo test -q -p "$package" "$test" >/dev/null 2>&1; then
+    echo "BROKEN      $guard: $package::$test fails even with its condition"
+    exit 1
+  fi
+done
+for m in "${mutations[@]}"; do
+  IFS='^' read -r guard file written weakened package test <<<"$m"
   cp "$file" "$file.orig"
   python3 - "$file" "$written" "$weakened" <<'PY'
 import sys
@@ -35,11 +43,16 @@ if old not in text:
     sys.exit(f"{path}: condition not found: {old}")
 open(path, "w").write(text.replace(old, new))
 PY
-  if cargo test -q -p "$package" "$test" >/dev/null 2>&1; then
+  if ! cargo test -q -p "$package" --no-run >/dev/null 2>&1; then
+    echo "NOT PROVEN  $guard: the weakened source does not compile"
+    failed=1
+  elif output=$(cargo test -q -p "$package" "$test" 2>&1); then
     echo "NOT PROVEN  $guard: $package::$test still passes without its condition"
     failed=1
   else
-    echo "proven      $guard: $package::$test fails without its condition"
+    echo "proven      $guard: $package::$test fails without its condition:"
+    # The failed assertion, so a failure for another reason shows.
+    grep -m1 -A1 "panicked at" <<<"$output" | tail -1 | sed 's/^/              /'
   fi
   restore
 done
