@@ -37,8 +37,27 @@ pub fn wrong_code_events(user: &UserRecord, now_millis: i64, client: &ClientInfo
 }
 
 /// Counts an attempt for `user` (on the condition that its token version is
-/// unchanged), then checks `typed`. A wrong code is recorded and answered
-/// `InvalidCode`; a right one gives the profile as counted and the proof.
+/// unchanged), then runs `check` on the profile as counted, at the same time.
+/// A wrong code (`None`) is recorded and answered `InvalidCode`; a right one
+/// gives the counted profile and what `check` found.
+pub async fn attempt<T>(
+    app: &App,
+    user: &UserRecord,
+    client: &ClientInfo,
+    check: impl FnOnce(&UserRecord, u64) -> Result<Option<T>, ApiError>,
+) -> Result<(UserRecord, T), ApiError> {
+    let now = app.now();
+    let counted = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
+    match check(&counted, now.timestamp() as u64)? {
+        Some(found) => Ok((counted, found)),
+        None => {
+            app.repo.commit(wrong_code_events(&counted, now.timestamp_millis(), client)).await?;
+            Err(ApiError::InvalidCode)
+        }
+    }
+}
+
+/// [`attempt`] with the user's own second factor: a TOTP code or a backup code.
 pub async fn prove(
     app: &App,
     keys: &KeySet,
@@ -46,13 +65,5 @@ pub async fn prove(
     typed: &TypedCode,
     client: &ClientInfo,
 ) -> Result<(UserRecord, Proof), ApiError> {
-    let now = app.now();
-    let counted = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
-    match check(keys, &counted, typed, now.timestamp() as u64)? {
-        Some(proof) => Ok((counted, proof)),
-        None => {
-            app.repo.commit(wrong_code_events(&counted, now.timestamp_millis(), client)).await?;
-            Err(ApiError::InvalidCode)
-        }
-    }
+    attempt(app, user, client, |counted, unix_now| check(keys, counted, typed, unix_now)).await
 }

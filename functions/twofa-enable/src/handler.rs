@@ -14,7 +14,7 @@ use shared::domain::SecondFactor;
 use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response, with_cookies};
 use shared::repo::{Write, writes};
-use shared::second_factor::wrong_code_events;
+use shared::second_factor::attempt;
 use shared::session::{NewSession, Subject};
 use shared::totp::{self, TotpSecret};
 use subtle::ConstantTimeEq;
@@ -52,12 +52,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     }
 
     let client = ClientInfo::of(&req);
-    let reserved = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
     // A new secret starts with no accepted step.
-    let Some(step) = totp::verify(&secret, &code, now.timestamp() as u64, None) else {
-        app.repo.commit(wrong_code_events(&reserved, now.timestamp_millis(), &client)).await?;
-        return Err(ApiError::InvalidCode);
-    };
+    let (_, step) = attempt(app, user, &client, |_, unix_now| Ok(totp::verify(&secret, &code, unix_now, None))).await?;
 
     let backup_codes = BackupCodeSet::generate(keys, &user.id);
     // Every other session ends with the version bump; the caller's new one carries the new version.
