@@ -13,6 +13,8 @@ export ISSUER=TwoFA
 # Plain http on loopback: no Secure flag, SameSite=Lax.
 export COOKIE_SECURE=false
 export COOKIE_SAMESITE=Lax
+# The web front end's dev server; besides it, only the API's own pages may POST.
+export ALLOWED_ORIGIN=http://127.0.0.1:4200
 
 VENV_BIN="$PWD/.venv/bin"
 export PATH="$VENV_BIN:$PATH"

@@ -33,6 +33,7 @@ fn access(now: i64) -> AccessClaims {
         amr: vec!["pwd".into(), "otp".into()],
         auth_time: now,
         ver: 3,
+        jti: "a7k3m9q2".into(),
     }
 }
 
@@ -50,7 +51,6 @@ fn pre2fa(now: i64) -> Pre2faClaims {
         reg: Registered::new(TokenKind::Pre2fa, ISSUER, USER, now, PRE2FA_TTL_SECS),
         jti: "n5q2w8".into(),
         ver: 3,
-        auth_time: now,
     }
 }
 

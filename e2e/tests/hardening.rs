@@ -166,6 +166,7 @@ fn access_claims(user_id: &str, issuer: &str, iat: i64, version: i64) -> AccessC
         amr: vec!["pwd".into(), "otp".into()],
         auth_time: iat,
         ver: version,
+        jti: "forged".into(),
     }
 }
 
@@ -196,7 +197,7 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
         claims.ver
     };
     let expired = tokens::sign(keys, &access_claims(&user_id, &issuer, now - ACCESS_TTL_SECS - 1, version));
-    let not_yet = tokens::sign(keys, &access_claims(&user_id, &issuer, now + 60, version));
+    let not_yet = tokens::sign(keys, &access_claims(&user_id, &issuer, now + tokens::CLOCK_SKEW_SECS + 5, version));
     let other_issuer = tokens::sign(keys, &access_claims(&user_id, "SomeoneElse", now, version));
     let alg_none = format!(
         "{}.",
@@ -209,7 +210,6 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
             reg: Registered::new(TokenKind::Pre2fa, &issuer, &user_id, now - PRE2FA_TTL_SECS - 1, PRE2FA_TTL_SECS),
             jti: "forged-nonce".into(),
             ver: version,
-            auth_time: now - PRE2FA_TTL_SECS - 1,
         },
     );
     let huge = json!({ "code": "1".repeat(20_000) });
@@ -445,4 +445,40 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
         assert_eq!((got, answer["error"].as_str().unwrap_or_default()), (status, error), "{method} {path} {cookie:?}");
     }
     assert_eq!(e2e::stored_state(&user_id, &email).await, before, "a malformed request changed stored state");
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_is_refused_first_and_requests_without_origin_pass() {
+    let email = unique_email("origin");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    for path in ["/auth/2fa/setup", "/auth/logout-all", "/auth/logout", "/auth/refresh"] {
+        let forged = browser.send(Method::POST, path, None, &[("origin", "https://evil.example")]).await;
+        assert_eq!((forged.status.as_u16(), forged.error()), (403, "forbidden_origin"), "{path}");
+        assert!(forged.set_cookies().is_empty(), "{path}");
+    }
+    let still = browser.get("/auth/me").await;
+    assert_eq!(still.status, 200, "the cross-site posts ended nothing");
+    let events = browser.get("/auth/audit").await.body["events"].clone();
+    assert!(!events.as_array().unwrap().iter().any(|e| e["type"] == "twofa_setup"), "no pending secret was set");
+
+    // The API's own origin passes, and so does a request without Origin (curl, apps).
+    let own = e2e::base_url();
+    let setup = browser.send(Method::POST, "/auth/2fa/setup", None, &[("origin", own.as_str())]).await;
+    assert_eq!(setup.status, 200, "{:?}", setup.body);
+    assert_eq!(browser.post("/auth/logout-all", None).await.status, 204);
+}
+
+#[tokio::test]
+async fn the_security_log_shows_the_browser_that_sent_the_request() {
+    let email = unique_email("agent");
+    let mut browser = Browser::new();
+    let agent = [("user-agent", "Mozilla/5.0 (e2e) Firefox/140.0")];
+    let body = json!({ "email": email, "password": PASSWORD });
+    assert_eq!(browser.send(Method::POST, "/auth/register", Some(body.clone()), &agent).await.status, 201);
+    assert_eq!(browser.send(Method::POST, "/auth/login", Some(body), &agent).await.status, 200);
+    let events = browser.get("/auth/audit").await.body["events"].clone();
+    let agents: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["userAgent"].as_str().unwrap_or("")).collect();
+    assert_eq!(agents, ["Mozilla/5.0 (e2e) Firefox/140.0"; 2], "not the emulator's name: {events}");
+    assert_eq!(events[0]["ip"], "127.0.0.1");
 }

@@ -12,6 +12,9 @@ pub struct Config {
     /// `ISSUER`: the name shown in authenticator apps and the `iss` of every token.
     pub issuer: String,
     pub cookies: CookiePolicy,
+    /// `ALLOWED_ORIGIN`: the web front end's origin (`https://app.example.com`),
+    /// whose pages may `POST` here besides the API's own; unset: only the API's own.
+    pub allowed_origin: Option<String>,
 }
 
 /// How cookies are marked: `Secure; SameSite=None` or `Secure; SameSite=Lax`
@@ -66,13 +69,32 @@ impl Config {
         if issuer.contains(':') || issuer.trim().is_empty() {
             return Err(ConfigError::Invalid { name: "ISSUER", why: "must be non-empty and contain no ':'" });
         }
+        let allowed_origin = match lookup("ALLOWED_ORIGIN").map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(origin) if is_origin(&origin) => Some(origin),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "ALLOWED_ORIGIN",
+                    why: "an origin is scheme://host[:port], with no path (https://app.example.com)",
+                });
+            }
+        };
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             kms_key_id: required("KMS_KEY_ID")?,
             issuer,
             cookies: CookiePolicy { secure, same_site },
+            allowed_origin,
         })
     }
+}
+
+/// `http(s)://host[:port]` and nothing more, as browsers send it in `Origin`.
+fn is_origin(value: &str) -> bool {
+    let Some(authority) = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")) else {
+        return false;
+    };
+    !authority.is_empty() && !authority.contains(['/', '?', '#', '@', ' ', '*'])
 }
 
 #[cfg(test)]
@@ -96,6 +118,18 @@ mod tests {
     fn missing_table_is_named() {
         let err = load(&[("KMS_KEY_ID", "alias/k")]).unwrap_err();
         assert!(err.to_string().contains("TABLE_NAME"));
+    }
+
+    #[test]
+    fn the_allowed_origin_is_an_origin() {
+        let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k")];
+        let with = |origin: &'static str| load(&[base[0], base[1], ("ALLOWED_ORIGIN", origin)]);
+        assert_eq!(with("https://app.example.com").unwrap().allowed_origin.as_deref(), Some("https://app.example.com"));
+        assert_eq!(with("http://127.0.0.1:4200").unwrap().allowed_origin.as_deref(), Some("http://127.0.0.1:4200"));
+        assert_eq!(load(&base).unwrap().allowed_origin, None);
+        for bad in ["app.example.com", "https://app.example.com/", "https://*.example.com", "null"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

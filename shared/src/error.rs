@@ -1,5 +1,7 @@
 //! The one error type of the service and its mapping onto the contract's error bodies.
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -43,6 +45,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A `POST` from a page of another origin than the front end's or the API's own.
+    #[error("forbidden origin")]
+    ForbiddenOrigin,
     #[error("too many attempts, retry after {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
     #[error("dependency unavailable: {0}")]
@@ -67,6 +72,27 @@ impl ApiError {
         Self::Internal(cause.into())
     }
 
+    /// An AWS SDK error: `503` when a retry may pass (a timeout, a connection
+    /// failure, throttling, a server error, a transaction conflict), else
+    /// `500`: a malformed request, a missing table or key, denied access or an
+    /// undecryptable ciphertext are bugs or misconfiguration, and retrying
+    /// them only hides it.
+    pub fn aws<E>(err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let transient = match &err {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(failure) => !failure.is_user(),
+            SdkError::ResponseError(response) => response.raw().status().is_server_error(),
+            SdkError::ServiceError(service) => {
+                service.raw().status().is_server_error() || service.err().code().is_some_and(is_transient_code)
+            }
+            _ => false,
+        };
+        if transient { Self::unavailable(err) } else { Self::internal(err) }
+    }
+
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
@@ -74,7 +100,7 @@ impl ApiError {
             Unauthorized | StaleVersion | InvalidCredentials | SessionExpired | TokenAlreadyUsed => {
                 StatusCode::UNAUTHORIZED
             }
-            MfaRequired => StatusCode::FORBIDDEN,
+            MfaRequired | ForbiddenOrigin => StatusCode::FORBIDDEN,
             EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -100,6 +126,7 @@ impl ApiError {
             TwofaNotEnabled => "twofa_not_enabled",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
+            ForbiddenOrigin => "forbidden_origin",
             TooManyAttempts { .. } => "too_many_attempts",
             Unavailable(_) => "service_unavailable",
             Internal(_) => "internal",
@@ -122,6 +149,7 @@ impl ApiError {
             TwofaNotEnabled => "Two-factor authentication is not on.".into(),
             PayloadTooLarge => "The request body is too large.".into(),
             UnsupportedMediaType => "Send the body as application/json.".into(),
+            ForbiddenOrigin => "Requests from this site are not accepted.".into(),
             TooManyAttempts { .. } => "Too many attempts. Try again later.".into(),
             Unavailable(_) => "The service is briefly unavailable. Try again.".into(),
             Internal(_) => "Something went wrong on our side.".into(),
@@ -162,6 +190,31 @@ impl ApiError {
         }
         response
     }
+}
+
+/// Error codes (of DynamoDB, KMS, SES, or a cancelled transaction's reason)
+/// that say "try again": the service is throttling, busy or briefly failing.
+pub fn is_transient_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "ThrottlingError"
+            | "Throttling"
+            | "ProvisionedThroughputExceededException"
+            | "ProvisionedThroughputExceeded"
+            | "RequestLimitExceeded"
+            | "LimitExceededException"
+            | "TooManyRequestsException"
+            | "TransactionConflict"
+            | "TransactionConflictException"
+            | "TransactionInProgressException"
+            | "InternalServerError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "KMSInternalException"
+            | "DependencyTimeoutException"
+            | "KeyUnavailableException"
+    )
 }
 
 /// Formats an error with all its sources, for logs.

@@ -1,12 +1,15 @@
 //! Reading requests and writing responses the way the contract says.
 
-use lambda_http::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, SET_COOKIE};
-use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE, USER_AGENT,
+};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// Bodies above this many bytes get `413 payload_too_large`.
@@ -66,7 +69,10 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Who sent the request, as API Gateway saw it (never a client-supplied header).
+/// Who sent the request: the source IP as API Gateway saw the connection
+/// (never a client-supplied header such as `X-Forwarded-For`), and the
+/// `User-Agent` header, which is the client's own word either way (API Gateway
+/// copies the same header into its request context).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientInfo {
     pub ip: Option<String>,
@@ -75,13 +81,33 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     pub fn of(req: &Request) -> Self {
-        match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => {
-                ClientInfo { ip: ctx.http.source_ip.clone(), user_agent: ctx.http.user_agent.clone() }
-            }
-            _ => ClientInfo::default(),
-        }
+        let ip = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
+        let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        ClientInfo { ip, user_agent }
     }
+}
+
+/// `403 forbidden_origin` for a `POST` that a page of another site sent: its
+/// `Origin` header is neither the configured front end's nor the API's own
+/// (the `Host` it was sent to, over https when cookies are `Secure`). Without
+/// `Origin` (curl, apps, servers) the request is not a browser's cross-site
+/// form, and passes. This keeps `SameSite=None` cookies from riding on
+/// another site's form posts.
+pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+    if req.method() != Method::POST {
+        return Ok(());
+    }
+    let Some(origin) = req.headers().get(ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().map_err(|_| ApiError::ForbiddenOrigin)?;
+    if config.allowed_origin.as_deref().is_some_and(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+        return Ok(());
+    }
+    let scheme = if config.cookies.secure { "https" } else { "http" };
+    let own = req.headers().get(HOST).and_then(|host| host.to_str().ok()).map(|host| format!("{scheme}://{host}"));
+    if own.is_some_and(|own| own.eq_ignore_ascii_case(origin)) { Ok(()) } else { Err(ApiError::ForbiddenOrigin) }
 }
 
 /// A JSON response with the headers every response carries.
@@ -174,6 +200,41 @@ mod tests {
         assert_eq!(cookie(&req, "twofa_token").as_deref(), Some("xyz"));
         assert_eq!(cookie(&req, "refresh_token").as_deref(), Some("r"));
         assert_eq!(cookie(&req, "access_token"), None);
+    }
+
+    fn config(secure: bool, allowed: Option<&str>) -> Config {
+        Config {
+            table_name: "t".into(),
+            kms_key_id: "k".into(),
+            issuer: "TwoFA".into(),
+            cookies: crate::config::CookiePolicy { secure, same_site: cookie::SameSite::Lax },
+            allowed_origin: allowed.map(str::to_string),
+        }
+    }
+
+    fn sent(method: &str, origin: Option<&str>) -> Request {
+        let mut builder =
+            http::Request::builder().method(method).uri("/auth/logout-all").header(HOST, "api.example.com");
+        if let Some(origin) = origin {
+            builder = builder.header(ORIGIN, origin);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_forbidden_and_nothing_else_is() {
+        let deployed = config(true, Some("https://app.example.com"));
+        let forbidden = |req: &Request| matches!(check_origin(&deployed, req), Err(ApiError::ForbiddenOrigin));
+        for origin in ["https://evil.example", "null", "http://app.example.com", "http://api.example.com"] {
+            assert!(forbidden(&sent("POST", Some(origin))), "{origin}");
+        }
+        for allowed in [None, Some("https://app.example.com"), Some("https://api.example.com")] {
+            assert!(!forbidden(&sent("POST", allowed)), "{allowed:?}");
+        }
+        assert!(!forbidden(&sent("GET", Some("https://evil.example"))), "reads are not cross-site effects");
+        let local = config(false, None);
+        assert!(check_origin(&local, &sent("POST", Some("http://api.example.com"))).is_ok());
+        assert!(check_origin(&local, &sent("POST", Some("http://evil.example"))).is_err());
     }
 
     #[test]

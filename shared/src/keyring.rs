@@ -206,8 +206,8 @@ impl Keyring {
             .encryption_context("kid", kid)
             .send()
             .await
-            .map_err(ApiError::unavailable)?;
-        let blob = generated.ciphertext_blob.ok_or_else(|| ApiError::unavailable("KMS returned no ciphertext"))?;
+            .map_err(ApiError::aws)?;
+        let blob = generated.ciphertext_blob.ok_or_else(|| ApiError::internal("KMS returned no ciphertext"))?;
         let entry = KeyringEntry { kid: kid.to_string(), wrapped: blob.into_inner() };
         if self.repo.add_keyring_entry(&entry).await? {
             tracing::info!(kid, "created the first data key");
@@ -218,7 +218,7 @@ impl Keyring {
             .await?
             .into_iter()
             .find(|e| e.kid == kid)
-            .ok_or_else(|| ApiError::unavailable("the keyring entry vanished"))
+            .ok_or_else(|| ApiError::internal("the keyring entry vanished"))
     }
 
     async fn unwrap(&self, entry: &KeyringEntry) -> Result<DataKey, ApiError> {
@@ -231,8 +231,8 @@ impl Keyring {
             .encryption_context("kid", &entry.kid)
             .send()
             .await
-            .map_err(ApiError::unavailable)?;
-        let material = out.plaintext.ok_or_else(|| ApiError::unavailable("KMS returned no plaintext"))?;
+            .map_err(ApiError::aws)?;
+        let material = out.plaintext.ok_or_else(|| ApiError::internal("KMS returned no plaintext"))?;
         Ok(DataKey::derive(&entry.kid, material.as_ref()))
     }
 }

@@ -1,10 +1,8 @@
 //! Issuing sessions: a session item, an access token and a refresh token.
 
 use crate::app::App;
-use crate::audit::EventKind;
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
 use crate::domain::{Aal, Role, SecondFactor, amr};
-use crate::http::ClientInfo;
 use crate::keyring::KeySet;
 use crate::repo::{SessionRecord, Write, writes};
 use crate::tokens::{
@@ -79,6 +77,7 @@ pub fn access_token(app: &App, keys: &KeySet, session: &SessionRecord, role: Rol
             amr: session.amr.clone(),
             auth_time: session.auth_time,
             ver: version,
+            jti: random_id(),
         },
     )
 }
@@ -94,7 +93,7 @@ pub fn refresh_token(app: &App, keys: &KeySet, session: &SessionRecord, version:
                 &app.config.issuer,
                 &session.user_id,
                 session.refresh_issued_at,
-                REFRESH_TTL_SECS,
+                session.refresh_ttl(),
             ),
             sid: session.session_id.clone(),
             jti: session.refresh_id.clone(),
@@ -117,21 +116,7 @@ pub fn pre2fa_token(app: &App, keys: &KeySet, user_id: &str, version: i64, now: 
         reg: Registered::new(TokenKind::Pre2fa, &app.config.issuer, user_id, now, PRE2FA_TTL_SECS),
         jti: random_id(),
         ver: version,
-        auth_time: now,
     };
     let token = tokens::sign(keys, &claims);
     (claims, token)
-}
-
-/// The `login` audit event of a password accepted before a second factor. Its
-/// key derives from the pre-2FA nonce, so the writes that may carry it (a
-/// counter reset at login, the verification, a failed code) leave one event.
-pub fn password_accepted_event(claims: &Pre2faClaims, client: &ClientInfo) -> Write {
-    writes::audit_once(
-        &claims.reg.sub,
-        EventKind::Login,
-        claims.auth_time * 1000,
-        client,
-        &format!("login-{}", claims.jti),
-    )
 }

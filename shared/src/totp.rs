@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use qrcodegen_image::qrcodegen::{QrCode, QrCodeEcc};
 use secrecy::{ExposeSecret, SecretBox};
 use totp_rs::{Algorithm, Builder};
 
@@ -111,6 +112,14 @@ pub fn otpauth_url(issuer: &str, email: &str, secret: &TotpSecret) -> String {
         "otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
         secret.to_base32()
     )
+}
+
+/// Whether the otpauth URL of `email` fits in a QR code, whatever its secret
+/// (every secret has the same length). An address that does not cannot turn
+/// 2FA on, so registration refuses it.
+pub fn fits_in_qr_code(issuer: &str, email: &str) -> bool {
+    let url = otpauth_url(issuer, email, &TotpSecret::from_bytes(vec![0; SECRET_BYTES]));
+    QrCode::encode_text(&url, QrCodeEcc::Medium).is_ok()
 }
 
 /// A `data:image/png;base64,...` URL of a QR code that encodes `url`.

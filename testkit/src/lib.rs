@@ -183,7 +183,13 @@ impl TestEnv {
         shared::repo::schema::create_table(&dynamo, &table).await.expect("create the test table in moto");
         let key = kms.create_key().send().await.expect("create a KMS key in moto");
         let key_id = key.key_metadata.expect("key metadata").key_id;
-        let config = Config { table_name: table, kms_key_id: key_id, issuer: "TwoFA Test".to_string(), cookies };
+        let config = Config {
+            table_name: table,
+            kms_key_id: key_id,
+            issuer: "TwoFA Test".to_string(),
+            cookies,
+            allowed_origin: Some(FRONT_END_ORIGIN.to_string()),
+        };
         let clock = TestClock::at(default_instant());
         let app = App::new(config, dynamo.clone(), kms.clone(), clock.clone());
         calls.reset();
@@ -239,12 +245,17 @@ impl TestEnv {
     }
 }
 
-/// Runs a handler and maps its error the way the deployed function does.
+/// The web front end's origin in the test configuration (the `origin` of the sample events).
+pub const FRONT_END_ORIGIN: &str = "https://app.example.com";
+
+/// Runs a handler the way the deployed function does: through the origin
+/// rule and the invocation's deadline, with its errors mapped.
 pub async fn call<F>(app: &impl AsRef<App>, handler: F, req: Request) -> Reply
 where
     F: AsyncFnOnce(&App, Request) -> Result<Response<Body>, ApiError>,
 {
-    Reply(shared::http::respond(handler(app.as_ref(), req).await))
+    let app = app.as_ref();
+    Reply(shared::app::process(app, req, |req| handler(app, req)).await)
 }
 
 /// Awaits a request that should fail fast when AWS misbehaves, and prints how
@@ -318,8 +329,16 @@ impl Event {
         self.cookies(&[format!("{name}={value}")])
     }
 
+    /// The client's address (as API Gateway sees the connection) and its
+    /// `User-Agent` header (which API Gateway copies into the context).
     pub fn source(mut self, ip: &str, user_agent: &str) -> Self {
         self.json["requestContext"]["http"]["sourceIp"] = Value::String(ip.to_string());
+        self.json["requestContext"]["http"]["userAgent"] = Value::String(user_agent.to_string());
+        self.header("user-agent", Some(user_agent))
+    }
+
+    /// What a local emulator puts in the request context, whatever the client sent.
+    pub fn context_user_agent(mut self, user_agent: &str) -> Self {
         self.json["requestContext"]["http"]["userAgent"] = Value::String(user_agent.to_string());
         self
     }
@@ -329,8 +348,22 @@ impl Event {
         self.json.to_string()
     }
 
+    /// The request as the function receives it, with a Lambda context whose
+    /// deadline is 10 seconds away (the template's function timeout).
     pub fn request(&self) -> Request {
-        lambda_http::request::from_str(&self.json.to_string()).expect("a valid API Gateway v2 event")
+        self.request_with_deadline(std::time::Duration::from_secs(10))
+    }
+
+    /// The request with its invocation's deadline `time_left` from now.
+    pub fn request_with_deadline(&self, time_left: std::time::Duration) -> Request {
+        use lambda_http::RequestExt;
+        let mut context = lambda_http::Context::default();
+        let deadline = std::time::SystemTime::now() + time_left;
+        context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        context.request_id = "test-invocation".into();
+        lambda_http::request::from_str(&self.json.to_string())
+            .expect("a valid API Gateway v2 event")
+            .with_lambda_context(context)
     }
 }
 
@@ -449,6 +482,12 @@ impl TestEnv {
     pub async fn pre2fa(&self, user: &UserRecord) -> String {
         let keys = self.keys().await;
         shared::session::pre2fa_token(&self.app, keys, &user.id, user.version, self.app.now().timestamp()).1
+    }
+
+    /// The claims of a pre-2FA token the functions issued (panics if it is not valid now).
+    pub async fn pre2fa_claims(&self, token: &str) -> shared::tokens::Pre2faClaims {
+        let now = self.app.now().timestamp();
+        shared::tokens::verify(self.keys().await, token, &self.app.config.issuer, now).expect("a valid pre-2FA token")
     }
 
     /// The claims of an access token the functions issued (panics if it is not valid now).

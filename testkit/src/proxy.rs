@@ -1,6 +1,6 @@
-//! A TCP proxy in front of moto that a test can cut or stall, now or after a
-//! number of AWS calls, to show what a request does when DynamoDB or KMS stops
-//! answering mid-flow.
+//! A TCP proxy in front of moto that a test can cut or stall, or make answer
+//! with a chosen AWS error, now or after a number of AWS calls, to show what a
+//! request does when DynamoDB or KMS stops answering or refuses mid-flow.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,9 @@ pub enum Fault {
     Refuse,
     /// Accept and hold connections without ever answering (like a black hole).
     Stall,
+    /// Answer every call with this HTTP status and AWS error type (e.g. 400
+    /// `ValidationException`), as the service would.
+    Answer { status: u16, error_type: &'static str },
 }
 
 /// Every AWS call of the SDK (DynamoDB and KMS speak JSON over `POST /`)
@@ -116,7 +119,7 @@ async fn serve(
     match current(&state) {
         Fault::Refuse => return,
         Fault::Stall => return hold(client).await,
-        Fault::None => {}
+        Fault::None | Fault::Answer { .. } => {}
     }
     let Ok(server) = TcpStream::connect(&upstream).await else { return };
     let (mut client_read, mut client_write) = client.into_split();
@@ -127,7 +130,7 @@ async fn serve(
         loop {
             let n = client_read.read(&mut buf).await.unwrap_or(0);
             if n == 0 {
-                return Fault::None;
+                return (Fault::None, Vec::new());
             }
             let mut window = std::mem::take(&mut tail);
             let seen = window.len();
@@ -142,25 +145,65 @@ async fn serve(
                 calls.lock().unwrap().push(target_of(&window, start));
                 let decision = next_call(&state);
                 if decision != Fault::None {
-                    return decision;
+                    return (decision, window[start..].to_vec());
                 }
             }
             if server_write.write_all(&buf[..n]).await.is_err() {
-                return Fault::None;
+                return (Fault::None, Vec::new());
             }
             tail = window[window.len().saturating_sub(REQUEST_LINE.len() - 1)..].to_vec();
         }
     };
     let responses = copy(&mut server_read, &mut client_write);
-    let outcome = tokio::select! {
+    let (outcome, request) = tokio::select! {
         fault = requests => fault,
-        _ = responses => Fault::None,
+        _ = responses => (Fault::None, Vec::new()),
         // A change of fault cuts open connections; the client reconnects.
-        _ = changed.changed() => current(&state),
+        _ = changed.changed() => (current(&state), Vec::new()),
     };
-    if outcome == Fault::Stall {
-        std::future::pending::<()>().await;
+    match outcome {
+        Fault::Stall => std::future::pending::<()>().await,
+        Fault::Answer { status, error_type } => answer(client_read, client_write, request, status, error_type).await,
+        Fault::None | Fault::Refuse => {}
     }
+}
+
+/// Reads the rest of the request that starts `request`, then answers it with
+/// an AWS error (in both the JSON and the REST protocols' forms) and closes.
+async fn answer(
+    mut client_read: tokio::net::tcp::OwnedReadHalf,
+    mut client_write: tokio::net::tcp::OwnedWriteHalf,
+    mut request: Vec<u8>,
+    status: u16,
+    error_type: &str,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while request_length(&request).is_none_or(|total| request.len() < total) {
+        match client_read.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let body = format!(r#"{{"__type":"{error_type}","message":"injected by the test's fault proxy"}}"#);
+    let response = format!(
+        "HTTP/1.1 {status} Injected\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: fault-proxy\r\n\
+         x-amzn-errortype: {error_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client_write.write_all(response.as_bytes()).await;
+    let _ = client_write.shutdown().await;
+}
+
+/// The length of a request (head and `Content-Length` body), once its head is complete.
+fn request_length(request: &[u8]) -> Option<usize> {
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&request[..head_end]);
+    let body = head
+        .split("\r\n")
+        .find_map(|line| line.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    Some(head_end + body)
 }
 
 async fn hold(client: TcpStream) {

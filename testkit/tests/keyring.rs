@@ -24,6 +24,7 @@ async fn cold_containers_racing_to_create_the_first_key_end_up_with_the_same_one
         amr: vec!["pwd".into()],
         auth_time: now,
         ver: 1,
+        jti: "a".into(),
     };
     let token = tokens::sign(keys[0], &claims);
     for other in &keys {

@@ -50,6 +50,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_user_agent_is_the_request_header_and_the_ip_the_connection() {
+        // `cargo lambda watch` puts its own name in the context; a forwarded-for header is the client's claim.
+        let req = event("audit")
+            .source("198.51.100.7", "Firefox/140")
+            .context_user_agent("cargo-lambda")
+            .header("x-forwarded-for", Some("203.0.113.66"))
+            .request();
+        assert_eq!(
+            ClientInfo::of(&req),
+            ClientInfo { ip: Some("198.51.100.7".into()), user_agent: Some("Firefox/140".into()) }
+        );
+    }
+
+    #[tokio::test]
     async fn events_older_than_ninety_days_are_gone_even_before_ttl_deletes_them() {
         let env = TestEnv::new().await;
         let user = env.register("old@example.com").await;

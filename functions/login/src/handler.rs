@@ -13,7 +13,7 @@ use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response, with_cookies};
 use shared::password;
 use shared::repo::{LoginAccount, LoginRecord, PASSWORD_LIMIT, Write, writes};
-use shared::session::{NewSession, Subject, password_accepted_event, pre2fa_token};
+use shared::session::{NewSession, Subject, pre2fa_token};
 use shared::views::UserView;
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -33,7 +33,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let account = login.account.as_ref().expect("only an account's hash verifies");
 
     if account.twofa_enabled {
-        second_factor_next(app, account, &login, &client).await
+        second_factor_next(app, account, &client).await
     } else {
         open_session(app, account, &client).await
     }
@@ -58,22 +58,20 @@ async fn refuse(app: &App, email: &Email, login: &LoginRecord, client: &ClientIn
     }
 }
 
-/// 2FA is on: only a pre-2FA token. The `login` event and the counter reset
-/// ride on the next write of this sign-in (see `password_accepted_event`);
-/// only earlier failures make a write necessary now.
+/// 2FA is on: only a pre-2FA token. The password was right, so the counter
+/// resets and the `login` event is written now: a stolen password that stops
+/// at the code still shows in the user's log.
 async fn second_factor_next(
     app: &App,
     account: &LoginAccount,
-    login: &LoginRecord,
     client: &ClientInfo,
 ) -> Result<Response<Body>, ApiError> {
     let keys = app.keyring.keys().await?;
-    let (claims, token) = pre2fa_token(app, keys, &account.user_id, account.version, app.now().timestamp());
-    if login.attempts > 1 {
-        app.repo
-            .commit(vec![writes::reset_password_attempts(&account.email), password_accepted_event(&claims, client)])
-            .await?;
-    }
+    let now = app.now();
+    let (_, token) = pre2fa_token(app, keys, &account.user_id, account.version, now.timestamp());
+    let mut commit = vec![writes::reset_password_attempts(&account.email)];
+    commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    app.repo.commit(commit).await?;
     let response = json_response(StatusCode::OK, &json!({ "requires2FA": true }));
     Ok(with_cookies(response, [app.config.cookies.set(TWOFA_COOKIE, &token)]))
 }
@@ -180,6 +178,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_aws_error_that_a_retry_cannot_fix_is_500_and_one_that_it_can_is_503() {
+        let cases = [
+            (400, "com.amazonaws.dynamodb.v20120810#ValidationException", 500),
+            (400, "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", 500),
+            (400, "com.amazonaws.dynamodb.v20120810#AccessDeniedException", 500),
+            (400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", 503),
+            (400, "com.amazonaws.dynamodb.v20120810#ThrottlingException", 503),
+            (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", 503),
+        ];
+        for (status, error_type, expected) in cases {
+            let (proxy, env) = behind_proxy().await;
+            env.register("classified@example.com").await;
+            env.keys().await;
+            proxy.set(Fault::Answer { status, error_type });
+            let reply = call(&env, handle, login("classified@example.com", PASSWORD)).await;
+            assert_eq!(reply.status(), expected, "{error_type}");
+            let (code, retry_after) =
+                if expected == 503 { ("service_unavailable", Some("2")) } else { ("internal", None) };
+            assert_eq!((reply.error().as_str(), reply.header("retry-after")), (code, retry_after), "{error_type}");
+            assert!(!reply.json()["message"].as_str().unwrap().contains("Exception"), "internal detail leaked");
+        }
+    }
+
+    #[tokio::test]
+    async fn kms_refusing_to_decrypt_the_data_key_is_a_500_not_a_retry() {
+        let (proxy, env) = behind_proxy().await;
+        env.register("cipher@example.com").await;
+        env.keys().await;
+        let cold = env.cold_container();
+        // The attempt counter and the keyring read pass; KMS Decrypt refuses the ciphertext.
+        proxy.fail_after(2, Fault::Answer { status: 400, error_type: "InvalidCiphertextException" });
+        let reply = call(&cold, handle, login("cipher@example.com", PASSWORD)).await;
+        assert_eq!((reply.status(), reply.error()), (500, "internal".into()));
+    }
+
+    #[tokio::test]
+    async fn the_answer_comes_before_the_invocations_deadline_even_when_aws_does_not() {
+        let (proxy, env) = behind_proxy().await;
+        env.register("deadline@example.com").await;
+        env.keys().await;
+        proxy.set(Fault::Stall);
+        let time_left = std::time::Duration::from_millis(1500);
+        let started = std::time::Instant::now();
+        let req = event("login")
+            .json(json!({ "email": "deadline@example.com", "password": PASSWORD }))
+            .request_with_deadline(time_left);
+        let reply = call(&env, handle, req).await;
+        let took = started.elapsed();
+        println!("login, DynamoDB stalled, deadline in 1.5 s: {} after {:.2} s", reply.status(), took.as_secs_f64());
+        assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()));
+        assert!(took < time_left, "answered after the deadline ({took:?}): the function would have been killed");
+    }
+
+    #[tokio::test]
     async fn kms_failing_on_a_cold_container_gives_503_and_the_next_request_recovers() {
         let (proxy, env) = behind_proxy().await;
         env.register("cold@example.com").await;
@@ -208,14 +260,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_2fa_the_password_yields_only_a_pre2fa_token_in_one_call() {
+    async fn with_2fa_the_password_yields_only_a_pre2fa_token_and_a_login_event_in_two_calls() {
         let env = TestEnv::new().await;
-        env.enroll(&env.register("second@example.com").await).await;
+        let user = env.enroll(&env.register("second@example.com").await).await.user;
         env.keys().await;
         env.calls.reset();
         let reply = call(&env, handle, login("second@example.com", PASSWORD)).await;
         assert_eq!(reply.status(), 200);
-        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem"]);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
+        let events = env.app.repo.recent_events(&user.id, env.app.now().timestamp(), 50).await.unwrap();
+        assert_eq!(events[0].kind, EventKind::Login, "a correct password leaves a trace even if no code follows");
         assert_eq!(reply.json(), json!({ "requires2FA": true }));
         let cookies: Vec<_> =
             reply.set_cookies().iter().map(|c| (c.name().to_string(), c.path().map(str::to_string))).collect();
@@ -233,6 +287,34 @@ mod tests {
         for _ in 0..9 {
             assert_eq!(call(&env, handle, login("reset@example.com", "wrong password")).await.status(), 401);
         }
+    }
+
+    #[tokio::test]
+    async fn the_login_event_sorts_after_what_happened_earlier_in_the_same_second() {
+        let env = TestEnv::new().await;
+        let user = env.register("quick@example.com").await;
+        env.clock.advance(chrono::Duration::milliseconds(300));
+        env.enroll(&user).await;
+        env.clock.advance(chrono::Duration::milliseconds(300));
+        env.app
+            .repo
+            .commit(shared::repo::writes::audit(
+                &user.id,
+                &[EventKind::TwofaEnabled],
+                env.app.now().timestamp_millis(),
+                &Default::default(),
+            ))
+            .await
+            .unwrap();
+        env.clock.advance(chrono::Duration::milliseconds(300));
+        assert_eq!(
+            call(&env, handle, login("quick@example.com", PASSWORD)).await.json(),
+            json!({ "requires2FA": true })
+        );
+        let events = env.app.repo.recent_events(&user.id, env.app.now().timestamp(), 50).await.unwrap();
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Login, EventKind::TwofaEnabled, EventKind::Register]);
+        assert_eq!(events[0].at_millis, env.app.now().timestamp_millis());
     }
 
     #[tokio::test]

@@ -111,6 +111,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refresh_in_the_same_second_as_the_sign_in_gives_a_different_access_token() {
+        let env = TestEnv::new().await;
+        let user = env.register("jti@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        let refreshed = refresh(&env, &session.refresh_token).await.cookie("access_token").unwrap();
+        assert_ne!(refreshed, session.access_token);
+        let (before, after) = (env.access_claims(&session.access_token).await, env.access_claims(&refreshed).await);
+        assert_eq!(before.reg.iat, after.reg.iat, "the same second");
+        assert_ne!(before.jti, after.jti);
+    }
+
+    #[tokio::test]
+    async fn a_session_refreshed_every_day_still_ends_thirty_days_after_its_sign_in() {
+        let env = TestEnv::new().await;
+        let user = env.register("fin@example.com").await;
+        let mut token = env.sign_in(&user, None).await.refresh_token;
+        for day in 1..30 {
+            env.clock.advance(Duration::days(1));
+            let reply = refresh(&env, &token).await;
+            assert_eq!(reply.status(), 200, "day {day}");
+            token = reply.cookie("refresh_token").unwrap();
+        }
+        // The last token of the session expires with the session, not 7 days after it was issued.
+        let claims = shared::tokens::verify::<shared::tokens::RefreshClaims>(
+            env.keys().await,
+            &token,
+            &env.app.config.issuer,
+            env.app.now().timestamp(),
+        )
+        .unwrap();
+        assert_eq!(claims.reg.exp, testkit::default_instant().timestamp() + 30 * 24 * 60 * 60);
+        env.clock.advance(Duration::days(1));
+        let ended = refresh(&env, &token).await;
+        assert_eq!((ended.status(), ended.error()), (401, "unauthorized".into()));
+    }
+
+    #[tokio::test]
     async fn only_the_token_just_replaced_gets_the_grace() {
         let env = TestEnv::new().await;
         let user = env.register("dov@example.com").await;

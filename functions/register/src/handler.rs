@@ -7,12 +7,15 @@ use shared::bodies::Credentials;
 use shared::domain::{Email, Password};
 use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response};
-use shared::{App, accounts};
+use shared::{App, accounts, totp};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Credentials = json_body(&req)?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(body.password)?;
+    if !totp::fits_in_qr_code(&app.config.issuer, email.as_str()) {
+        return Err(ApiError::invalid_request("the email address is too long to be shown in an authenticator app"));
+    }
     let user_id = accounts::create(app, &email, &password, &ClientInfo::of(&req)).await?;
     tracing::info!(user_id, "account created");
     Ok(json_response(StatusCode::CREATED, &json!({ "id": user_id, "email": email.as_str() })))
@@ -80,6 +83,23 @@ mod tests {
             assert_eq!(call(&env, handle, req).await.status(), status);
         }
         assert!(env.dump().await.is_empty(), "bad input wrote something");
+    }
+
+    /// 200 characters, 196 of them four bytes long: percent-encoded in the otpauth URL, too long for a QR code.
+    pub fn unscannable_email() -> String {
+        format!("{}@{}.de", "😀".repeat(64), "😀".repeat(132))
+    }
+
+    #[tokio::test]
+    async fn an_email_too_long_for_a_qr_code_is_refused_before_anything_is_written() {
+        let env = TestEnv::new().await;
+        let email = unscannable_email();
+        assert_eq!(email.chars().count(), 200);
+        let reply = call(&env, handle, register(&email, "long enough pass")).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()));
+        assert!(env.dump().await.is_empty());
+        let fits = format!("{}@example.com", "é".repeat(64));
+        assert_eq!(call(&env, handle, register(&fits, "long enough pass")).await.status(), 201);
     }
 
     #[tokio::test]

@@ -21,18 +21,18 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
     let keys = app.keyring.keys().await?;
     let secret = TotpSecret::generate();
-    let now = app.now();
-    let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
-    let mut commit = vec![writes::start_setup(user, sealed, now.timestamp() + SETUP_TTL_SECS)];
-    commit.extend(writes::audit(&user.id, &[EventKind::TwofaSetup], now.timestamp_millis(), &ClientInfo::of(&req)));
-    app.repo.commit(commit).await?;
-
+    // Everything that can fail is built before anything is written.
     let otpauth_url = totp::otpauth_url(&app.config.issuer, user.email.as_str(), &secret);
     let body = json!({
         "secret": secret.to_base32(),
         "qrCode": totp::qr_data_url(&otpauth_url)?,
         "otpauthUrl": otpauth_url,
     });
+    let now = app.now();
+    let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
+    let mut commit = vec![writes::start_setup(user, sealed, now.timestamp() + SETUP_TTL_SECS)];
+    commit.extend(writes::audit(&user.id, &[EventKind::TwofaSetup], now.timestamp_millis(), &ClientInfo::of(&req)));
+    app.repo.commit(commit).await?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -104,6 +104,19 @@ mod tests {
             call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
         assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
         assert!(reply.json().get("secret").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_qr_code_that_cannot_be_drawn_fails_before_anything_is_written() {
+        // Registration refuses such an address now; an account made before that still exists.
+        let env = TestEnv::new().await;
+        let user = env.register(&format!("{}@{}.de", "😀".repeat(64), "😀".repeat(132))).await;
+        let session = env.sign_in(&user, None).await;
+        let before = env.dump().await;
+        let reply =
+            call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!((reply.status(), reply.error()), (500, "internal".into()));
+        assert_eq!(env.dump().await, before, "no pending secret, no event");
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! `POST /auth/2fa/verify-login`: the second step of a sign-in with 2FA.
 //! Check the pre-2FA token, reserve an attempt (one update that also reads the
-//! user), check the code, and commit the session in one transaction that
-//! consumes the token's nonce and records the accepted step or backup code.
+//! user, and refuses a token that already succeeded), check the code, and
+//! commit the session in one transaction that spends the token and records
+//! the accepted step or backup code.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -14,9 +15,9 @@ use shared::domain::{Aal, SecondFactor};
 use shared::error::ApiError;
 use shared::http::{ClientInfo, cookie, json_body, json_response, with_cookies};
 use shared::repo::Write;
-use shared::repo::writes::{self, Proof};
+use shared::repo::writes::{self, Pre2faSpend, Proof};
 use shared::second_factor::{check, wrong_code_events};
-use shared::session::{NewSession, Subject, password_accepted_event};
+use shared::session::{NewSession, Subject};
 use shared::tokens::{self, Pre2faClaims};
 use shared::views::UserView;
 
@@ -35,17 +36,18 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Err(_) => return Err(ApiError::SessionExpired),
     };
 
-    let user = app.repo.reserve_code_attempt(&claims.reg.sub, claims.ver, now.timestamp()).await.map_err(expired)?;
+    let user = app
+        .repo
+        .reserve_sign_in_attempt(&claims.reg.sub, claims.ver, &claims.jti, now.timestamp())
+        .await
+        .map_err(expired)?;
     if !user.twofa_enabled() {
         return Err(ApiError::SessionExpired);
     }
     let client = ClientInfo::of(&req);
     let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
-        // A wrong code does not use up the token, but a used token is still 401.
-        let mut failed =
-            vec![writes::pre2fa_nonce_unused(&user.id, &claims.jti), password_accepted_event(&claims, &client)];
-        failed.extend(wrong_code_events(&user, now.timestamp_millis(), &client));
-        app.repo.commit(failed).await.map_err(expired)?;
+        // A wrong code does not use up the token.
+        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
         return Err(ApiError::InvalidCode);
     };
 
@@ -55,16 +57,11 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
     let session = NewSession::issue(app, keys, subject, Some(factor), now.timestamp());
-    let commit: Vec<Write> = vec![
-        writes::consume_pre2fa_nonce(&user.id, &claims.jti, claims.reg.exp),
-        writes::accept_code(&user, &proof),
-        writes::reset_password_attempts(&user.email),
-        session.write(),
-        password_accepted_event(&claims, &client),
-    ]
-    .into_iter()
-    .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
-    .collect();
+    let spend = Pre2faSpend { nonce: &claims.jti, expires_at: claims.reg.exp, now: now.timestamp() };
+    let commit: Vec<Write> = vec![writes::accept_code(&user, &proof, Some(spend)), session.write()]
+        .into_iter()
+        .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
+        .collect();
     app.repo.commit(commit).await.map_err(expired)?;
 
     let view = UserView::new(&user.id, user.email.as_str(), user.role, true, Aal::Two);
@@ -130,6 +127,36 @@ mod tests {
             let reply = verify(&env, &pre2fa, body).await;
             assert_eq!((reply.status(), reply.error()), (401, "session_expired".into()));
         }
+    }
+
+    #[tokio::test]
+    async fn a_spent_token_replayed_with_wrong_codes_is_401_and_counts_no_attempt() {
+        let env = TestEnv::new().await;
+        let pat = enrolled(&env, "pat@example.com").await;
+        let pre2fa = env.pre2fa(&pat.user).await;
+        assert_eq!(verify(&env, &pre2fa, json!({ "code": env.code(&pat.secret) })).await.status(), 200);
+        for _ in 0..6 {
+            let reply = verify(&env, &pre2fa, json!({ "code": wrong(&env.code(&pat.secret)) })).await;
+            assert_eq!((reply.status(), reply.error()), (401, "session_expired".into()));
+        }
+        assert_eq!(env.user(&pat.user.id).await.code_attempts, 0, "the replays counted attempts");
+        let own = verify(&env, &env.pre2fa(&pat.user).await, json!({ "backupCode": pat.backup_codes[0] })).await;
+        assert_eq!(own.status(), 200, "the user is not locked out by someone else's replays");
+    }
+
+    #[tokio::test]
+    async fn spent_tokens_are_forgotten_once_they_have_expired() {
+        let env = TestEnv::new().await;
+        let rae = enrolled(&env, "rae@example.com").await;
+        let first = env.pre2fa(&rae.user).await;
+        assert_eq!(verify(&env, &first, json!({ "code": env.code(&rae.secret) })).await.status(), 200);
+        assert_eq!(env.user(&rae.user.id).await.spent_pre2fa.len(), 1);
+        env.clock.advance(Duration::minutes(6));
+        let second = env.pre2fa(&rae.user).await;
+        assert_eq!(verify(&env, &second, json!({ "code": env.code(&rae.secret) })).await.status(), 200);
+        let spent = env.user(&rae.user.id).await.spent_pre2fa;
+        let nonce = env.pre2fa_claims(&second).await.jti;
+        assert_eq!(spent.keys().collect::<Vec<_>>(), [&nonce], "the expired nonce was pruned");
     }
 
     #[tokio::test]
@@ -332,8 +359,9 @@ mod tests {
             assert!(reply.cookie("access_token").is_none());
             let items = env.dump().await;
             let sks: Vec<&str> = items.iter().map(|i| i["sk"].as_s().unwrap().as_str()).collect();
-            assert!(!sks.iter().any(|sk| sk.starts_with("PRE2FA#") || sk.starts_with("SESSION#")), "{sks:?}");
+            assert!(!sks.iter().any(|sk| sk.starts_with("SESSION#")), "{sks:?}");
             proxy.set(Fault::None);
+            assert!(env.user(&ola.user.id).await.spent_pre2fa.is_empty(), "the token is not spent");
             assert_eq!(
                 env.user(&ola.user.id).await.twofa.unwrap().last_step,
                 ola.user.twofa.as_ref().unwrap().last_step

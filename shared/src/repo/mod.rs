@@ -4,9 +4,8 @@
 //!
 //! | pk | sk | holds |
 //! | --- | --- | --- |
-//! | `USER#<id>` | `PROFILE` | email, role, token version, 2FA state, code-attempt counter |
+//! | `USER#<id>` | `PROFILE` | email, role, token version, 2FA state, code-attempt counter, the nonces of pre-2FA tokens that succeeded (until they expire) |
 //! | `USER#<id>` | `SESSION#<sid>` | current and previous refresh id, assurance, expiry |
-//! | `USER#<id>` | `PRE2FA#<nonce>` | a consumed pre-2FA token nonce, until the token expires |
 //! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
 //! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
 //! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
@@ -21,7 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 pub use items::Item;
 use items::{ItemExt, n, s};
@@ -75,7 +74,7 @@ impl Repo {
             .consistent_read(true)
             .send()
             .await
-            .map_err(ApiError::unavailable)?;
+            .map_err(ApiError::aws)?;
         Ok(out.item)
     }
 
@@ -107,7 +106,23 @@ impl Repo {
     /// Counts a code attempt for the user *before* the code is checked, on the
     /// condition that the token version is still `version`; returns the profile.
     pub async fn reserve_code_attempt(&self, user_id: &str, version: i64, now: i64) -> Result<UserRecord, ApiError> {
-        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(version), now).await?;
+        let standing = Standing { version, unspent_pre2fa: None };
+        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
+        UserRecord::from_item(&item)
+    }
+
+    /// [`Repo::reserve_code_attempt`] for a sign-in's second step: also on the
+    /// condition that the pre-2FA token `nonce` has not succeeded yet, so a
+    /// spent token never counts an attempt against its user (`TokenAlreadyUsed`).
+    pub async fn reserve_sign_in_attempt(
+        &self,
+        user_id: &str,
+        version: i64,
+        nonce: &str,
+        now: i64,
+    ) -> Result<UserRecord, ApiError> {
+        let standing = Standing { version, unspent_pre2fa: Some(nonce) };
+        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
         UserRecord::from_item(&item)
     }
 
@@ -119,11 +134,31 @@ impl Repo {
         &self,
         key: Item,
         limit: &Limit,
-        version: Option<i64>,
+        standing: Option<Standing<'_>>,
         now: i64,
     ) -> Result<Item, ApiError> {
-        let guard = if version.is_some() { "attribute_exists(pk) AND ver = :ver AND " } else { "" };
         let cutoff = now - limit.window_secs;
+        let (guard, keep_spent_map) = match &standing {
+            None => ("", ""),
+            Some(Standing { unspent_pre2fa: None, .. }) => ("attribute_exists(pk) AND ver = :ver AND ", ""),
+            // The map of spent nonces is created on first use, so that a success can add to it.
+            Some(Standing { unspent_pre2fa: Some(_), .. }) => (
+                "attribute_exists(pk) AND ver = :ver AND attribute_not_exists(spentPre2fa.#nonce) AND ",
+                ", spentPre2fa = if_not_exists(spentPre2fa, :noneSpent)",
+            ),
+        };
+        let mut names = HashMap::from([
+            ("#f".to_string(), limit.failures_attr.to_string()),
+            ("#w".to_string(), limit.window_attr.to_string()),
+        ]);
+        let mut guard_values = HashMap::new();
+        if let Some(standing) = &standing {
+            guard_values.insert(":ver".to_string(), n(standing.version));
+            if let Some(nonce) = standing.unspent_pre2fa {
+                names.insert("#nonce".to_string(), nonce.to_string());
+                guard_values.insert(":noneSpent".to_string(), AttributeValue::M(HashMap::new()));
+            }
+        }
         let mut values = HashMap::from([
             (":zero".to_string(), n(0)),
             (":one".to_string(), n(1)),
@@ -131,19 +166,18 @@ impl Repo {
             (":cutoff".to_string(), n(cutoff)),
             (":max".to_string(), n(limit.max)),
         ]);
-        if let Some(v) = version {
-            values.insert(":ver".to_string(), n(v));
-        }
+        values.extend(guard_values.clone());
         for _ in 0..3 {
             let counted = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key.clone()))
-                .update_expression("SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now)")
+                .update_expression(format!(
+                    "SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now){keep_spent_map}"
+                ))
                 .condition_expression(format!("{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"))
-                .expression_attribute_names("#f", limit.failures_attr)
-                .expression_attribute_names("#w", limit.window_attr)
+                .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(values.clone()))
                 .return_values(ReturnValue::AllNew)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -153,10 +187,16 @@ impl Repo {
                 Ok(out) => return returned_item(out),
                 Err(err) => condition_failed_item(err)?,
             };
-            if let Some(expected) = version
-                && old.opt_num("ver")? != Some(expected)
-            {
-                return Err(ApiError::StaleVersion);
+            // Who is asking comes before how often: a spent or outdated token is 401, never 429.
+            if let Some(standing) = &standing {
+                if let Some(nonce) = standing.unspent_pre2fa
+                    && records::spent_nonces(&old)?.contains_key(nonce)
+                {
+                    return Err(ApiError::TokenAlreadyUsed);
+                }
+                if old.opt_num("ver")? != Some(standing.version) {
+                    return Err(ApiError::StaleVersion);
+                }
             }
             let window_start = old.num(limit.window_attr)?;
             if window_start > cutoff {
@@ -170,18 +210,15 @@ impl Repo {
                 (":now".to_string(), n(now)),
                 (":old".to_string(), n(window_start)),
             ]);
-            if let Some(v) = version {
-                restart_values.insert(":ver".to_string(), n(v));
-            }
+            restart_values.extend(guard_values.clone());
             let restarted = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key.clone()))
-                .update_expression("SET #f = :one, #w = :now")
+                .update_expression(format!("SET #f = :one, #w = :now{keep_spent_map}"))
                 .condition_expression(format!("{guard}#w = :old"))
-                .expression_attribute_names("#f", limit.failures_attr)
-                .expression_attribute_names("#w", limit.window_attr)
+                .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(restart_values))
                 .return_values(ReturnValue::AllNew)
                 .send()
@@ -208,13 +245,13 @@ impl Repo {
         self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()
     }
 
-    /// Whether a pre-2FA token can still succeed: its nonce unused and the
-    /// user's token version unchanged.
+    /// Whether a pre-2FA token can still succeed: its nonce not spent and the
+    /// user's token version unchanged. One read of the profile.
     pub async fn pre2fa_live(&self, user_id: &str, nonce: &str, version: i64) -> Result<bool, ApiError> {
-        if self.get(keys::pre2fa_nonce(user_id, nonce)).await?.is_some() {
-            return Ok(false);
-        }
-        Ok(self.user(user_id).await?.is_some_and(|user| user.version == version))
+        Ok(self
+            .user(user_id)
+            .await?
+            .is_some_and(|user| user.version == version && !user.spent_pre2fa.contains_key(nonce)))
     }
 
     /// Lets TTL clean up the attempt counter of an email that has no account
@@ -232,13 +269,14 @@ impl Repo {
             .send()
             .await;
         match result {
-            Err(err) if !is_condition_failure(&err) => Err(ApiError::unavailable(err)),
+            Err(err) if !is_condition_failure(&err) => Err(ApiError::aws(err)),
             _ => Ok(()),
         }
     }
 
     /// Swaps the session's current refresh id from `presented` to `next`
-    /// (a condition on the presented one), returning what happened.
+    /// (a condition on the presented one, and on the session being younger
+    /// than its 30-day end), returning what happened.
     pub async fn rotate_refresh(
         &self,
         user_id: &str,
@@ -257,12 +295,13 @@ impl Repo {
                 "SET refreshId = :next, refreshIssuedAt = :now, previousRefreshId = :presented, \
                  rotatedAt = :now, expiresAt = :exp, #ttl = :exp",
             )
-            .condition_expression("refreshId = :presented AND expiresAt > :now")
+            .condition_expression("refreshId = :presented AND expiresAt > :now AND authTime > :oldest")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":next", s(next))
             .expression_attribute_values(":presented", s(presented))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":oldest", n(now - crate::tokens::SESSION_MAX_SECS))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -277,7 +316,7 @@ impl Repo {
             return Ok(Rotation::Gone);
         }
         let session = SessionRecord::from_item(&old)?;
-        if session.expires_at <= now {
+        if session.expires_at <= now || session.ends_at() <= now {
             Ok(Rotation::Gone)
         } else if session.previous_refresh_id.as_deref() == Some(presented)
             && session.rotated_at.is_some_and(|at| now - at < REFRESH_GRACE_SECS)
@@ -301,7 +340,7 @@ impl Repo {
             .limit(limit)
             .send()
             .await
-            .map_err(ApiError::unavailable)?;
+            .map_err(ApiError::aws)?;
         // Events are sorted by time: once one has expired, all older ones have.
         out.items
             .unwrap_or_default()
@@ -322,7 +361,7 @@ impl Repo {
             .consistent_read(true)
             .send()
             .await
-            .map_err(ApiError::unavailable)?;
+            .map_err(ApiError::aws)?;
         out.items.unwrap_or_default().iter().map(KeyringEntry::from_item).collect()
     }
 
@@ -339,9 +378,17 @@ impl Repo {
         match result {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(ApiError::unavailable(err)),
+            Err(err) => Err(ApiError::aws(err)),
         }
     }
+}
+
+/// What must still hold about a user for an attempt to be counted.
+struct Standing<'a> {
+    /// The token version the caller's token carries.
+    version: i64,
+    /// At a sign-in's second step: the pre-2FA token's nonce, which must not have succeeded.
+    unspent_pre2fa: Option<&'a str>,
 }
 
 /// Within this many seconds of a rotation, the replaced refresh token gets the
@@ -370,9 +417,12 @@ fn returned_item(out: UpdateItemOutput) -> Result<Item, ApiError> {
 fn condition_failed_item(
     err: SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>,
 ) -> Result<Item, ApiError> {
+    if !matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) {
+        return Err(ApiError::aws(err));
+    }
     match err.into_service_error() {
         UpdateItemError::ConditionalCheckFailedException(e) => Ok(e.item.unwrap_or_default()),
-        other => Err(ApiError::unavailable(other)),
+        other => Err(ApiError::internal(other)),
     }
 }
 
@@ -406,10 +456,6 @@ pub mod keys {
 
     pub fn session(user_id: &str, session_id: &str) -> Item {
         key(user_pk(user_id), format!("SESSION#{session_id}"))
-    }
-
-    pub fn pre2fa_nonce(user_id: &str, nonce: &str) -> Item {
-        key(user_pk(user_id), format!("PRE2FA#{nonce}"))
     }
 
     pub fn event(user_id: &str, at_millis: i64, unique: &str) -> Item {

@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::items::{Item, ItemExt, b, bool, n, s};
 use super::keys;
 use crate::audit::EventKind;
 use crate::domain::{Aal, Email, Role};
 use crate::error::ApiError;
+use crate::tokens::{REFRESH_TTL_SECS, SESSION_MAX_SECS};
 
 /// A user's profile item.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct UserRecord {
     pub pending: Option<PendingSetup>,
     /// Code attempts counted in the current window (a reservation included).
     pub code_attempts: i64,
+    /// Nonces of pre-2FA tokens that succeeded, with when each token expires.
+    pub spent_pre2fa: HashMap<String, i64>,
 }
 
 /// 2FA as it is while enabled.
@@ -67,6 +72,7 @@ impl UserRecord {
             twofa,
             pending,
             code_attempts: item.opt_num("codeFails")?.unwrap_or(0),
+            spent_pre2fa: spent_nonces(item)?,
         })
     }
 
@@ -86,6 +92,22 @@ impl UserRecord {
             ("twofaEnabled".to_string(), bool(false)),
         ]);
         item
+    }
+}
+
+/// The `spentPre2fa` map of a profile: nonce → when its token expires.
+pub(crate) fn spent_nonces(item: &Item) -> Result<HashMap<String, i64>, ApiError> {
+    let corrupt = || ApiError::internal("stored spentPre2fa is malformed");
+    match item.get("spentPre2fa") {
+        None => Ok(HashMap::new()),
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(nonce, exp)| match exp {
+                AttributeValue::N(exp) => exp.parse().map(|exp| (nonce.clone(), exp)).map_err(|_| corrupt()),
+                _ => Err(corrupt()),
+            })
+            .collect(),
+        Some(_) => Err(corrupt()),
     }
 }
 
@@ -160,6 +182,17 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// When the session ends for good, however often it is refreshed: 30 days
+    /// after the sign-in that opened it.
+    pub fn ends_at(&self) -> i64 {
+        self.auth_time + SESSION_MAX_SECS
+    }
+
+    /// The lifetime of the current refresh token: 7 days, never past the session's end.
+    pub fn refresh_ttl(&self) -> i64 {
+        REFRESH_TTL_SECS.min(self.ends_at() - self.refresh_issued_at)
+    }
+
     pub fn from_item(item: &Item) -> Result<Self, ApiError> {
         let aal = u8::try_from(item.num("aal")?)
             .ok()

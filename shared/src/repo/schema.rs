@@ -23,7 +23,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), ApiError> {
         .key_schema(key("sk", KeyType::Range).map_err(ApiError::internal)?)
         .send()
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(ApiError::aws)?;
     client
         .update_time_to_live()
         .table_name(name)
@@ -36,6 +36,6 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), ApiError> {
         )
         .send()
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(ApiError::aws)?;
     Ok(())
 }

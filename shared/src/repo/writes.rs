@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 use super::items::{Item, ItemExt, b, bool, n, s, ss};
@@ -13,7 +13,7 @@ use super::records::{AuditRecord, LoginRecord, SessionRecord, UserRecord};
 use super::{PASSWORD_LIMIT, Repo, keys};
 use crate::audit::EventKind;
 use crate::domain::{Email, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, is_transient_code};
 use crate::http::ClientInfo;
 
 type Conflict = Box<dyn Fn(&Item) -> ApiError + Send + Sync>;
@@ -22,7 +22,6 @@ enum Op {
     Put { item: Item, condition: Option<&'static str> },
     Update { key: Item, expression: String, condition: String, names: HashMap<String, String> },
     Delete { key: Item },
-    Check { key: Item, condition: &'static str },
 }
 
 /// One write of a transaction.
@@ -84,16 +83,6 @@ fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -
         ),
         Op::Delete { key } => TransactWriteItem::builder()
             .delete(Delete::builder().table_name(table).set_key(Some(key)).build().map_err(ApiError::internal)?),
-        Op::Check { key, condition } => TransactWriteItem::builder().condition_check(
-            ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key))
-                .condition_expression(condition)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
-                .build()
-                .map_err(ApiError::internal)?,
-        ),
     };
     Ok(item.build())
 }
@@ -101,13 +90,7 @@ fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -
 pub(super) async fn commit(repo: &Repo, mut writes: Vec<Write>) -> Result<(), ApiError> {
     if writes.len() == 1 && matches!(writes[0].op, Op::Put { condition: None, .. }) {
         let Op::Put { item, .. } = writes.remove(0).op else { unreachable!() };
-        repo.client
-            .put_item()
-            .table_name(&repo.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(ApiError::unavailable)?;
+        repo.client.put_item().table_name(&repo.table).set_item(Some(item)).send().await.map_err(ApiError::aws)?;
         return Ok(());
     }
     let mut items = Vec::with_capacity(writes.len());
@@ -120,19 +103,22 @@ pub(super) async fn commit(repo: &Repo, mut writes: Vec<Write>) -> Result<(), Ap
         Ok(_) => return Ok(()),
         Err(err) => err,
     };
-    match err.into_service_error() {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-            for (reason, conflict) in cancelled.cancellation_reasons().iter().zip(&conflicts) {
-                if reason.code() == Some("ConditionalCheckFailed") {
-                    return Err(conflict(&reason.item().cloned().unwrap_or_default()));
-                }
-            }
-            // Another transaction touched the same items (TransactionConflict)
-            // or DynamoDB throttled: nothing was written, and a retry may pass.
-            Err(ApiError::unavailable(cancelled))
-        }
-        other => Err(ApiError::unavailable(other)),
+    if !matches!(err.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) {
+        return Err(ApiError::aws(err));
     }
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = err.into_service_error() else {
+        unreachable!("checked above")
+    };
+    let reasons = cancelled.cancellation_reasons();
+    for (reason, conflict) in reasons.iter().zip(&conflicts) {
+        if reason.code() == Some("ConditionalCheckFailed") {
+            return Err(conflict(&reason.item().cloned().unwrap_or_default()));
+        }
+    }
+    // Nothing was written. Another transaction on the same items or
+    // throttling may pass on a retry; any other reason is a bug.
+    let transient = reasons.iter().filter_map(|r| r.code()).filter(|code| *code != "None").all(is_transient_code);
+    if transient { Err(ApiError::unavailable(cancelled)) } else { Err(ApiError::internal(cancelled)) }
 }
 
 fn update(key: Item, expression: impl Into<String>, condition: impl Into<String>) -> Op {
@@ -306,23 +292,62 @@ fn code_conflict(old: &Item) -> ApiError {
     if old.flag("twofaEnabled").unwrap_or(false) { ApiError::CodeReplayed } else { ApiError::TwofaNotEnabled }
 }
 
+/// The pre-2FA token that a sign-in's second step spends.
+#[derive(Debug, Clone, Copy)]
+pub struct Pre2faSpend<'a> {
+    pub nonce: &'a str,
+    pub expires_at: i64,
+    /// Spent nonces whose tokens expired before this are pruned in the same write.
+    pub now: i64,
+}
+
+/// At most this many expired nonces are pruned per write (the rest go with the next).
+const MAX_PRUNED: usize = 16;
+
 /// Accepts a code while 2FA is on: a TOTP step is recorded (never accepted
 /// again), a backup code is removed from the set; the code attempts reset.
-pub fn accept_code(user: &UserRecord, proof: &Proof) -> Write {
-    let expression = match proof {
-        Proof::Step(_) => format!("SET lastStep = :step REMOVE {CLEAR_CODE_ATTEMPTS}"),
-        Proof::BackupHash(_) => format!("DELETE backupCodes :hashes REMOVE {CLEAR_CODE_ATTEMPTS}"),
-    };
-    let write = Write::new(
-        update(
-            keys::user(&user.id),
-            expression,
-            format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition()),
-        ),
-        profile_conflict(user.version, code_conflict),
-    )
+/// At a sign-in, the pre-2FA token's nonce is recorded as spent in the same
+/// write, on the condition that it was not (each token succeeds once).
+pub fn accept_code(user: &UserRecord, proof: &Proof, spend: Option<Pre2faSpend<'_>>) -> Write {
+    let mut set = Vec::new();
+    let mut remove = vec![CLEAR_CODE_ATTEMPTS.to_string()];
+    let mut delete = "";
+    match proof {
+        Proof::Step(_) => set.push("lastStep = :step".to_string()),
+        Proof::BackupHash(_) => delete = " DELETE backupCodes :hashes",
+    }
+    let mut condition = format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition());
+    let mut expired = Vec::new();
+    if let Some(spend) = spend {
+        set.push("spentPre2fa.#spent = :spentUntil".to_string());
+        condition.push_str(" AND attribute_not_exists(spentPre2fa.#spent)");
+        expired = user
+            .spent_pre2fa
+            .iter()
+            .filter(|(nonce, until)| **until <= spend.now && nonce.as_str() != spend.nonce)
+            .map(|(nonce, _)| nonce.clone())
+            .take(MAX_PRUNED)
+            .collect();
+        remove.extend((0..expired.len()).map(|i| format!("spentPre2fa.#expired{i}")));
+    }
+    let set = if set.is_empty() { String::new() } else { format!("SET {} ", set.join(", ")) };
+    let expression = format!("{set}REMOVE {}{delete}", remove.join(", "));
+    let nonce = spend.map(|s| s.nonce.to_string());
+    let conflict = profile_conflict(user.version, code_conflict);
+    let mut write = Write::new(update(keys::user(&user.id), expression, condition), move |old: &Item| match &nonce {
+        Some(nonce) if super::records::spent_nonces(old).is_ok_and(|spent| spent.contains_key(nonce)) => {
+            ApiError::TokenAlreadyUsed
+        }
+        _ => conflict(old),
+    })
     .value(":ver", n(user.version))
     .value(":true", bool(true));
+    if let Some(spend) = spend {
+        write = write.name("#spent", spend.nonce).value(":spentUntil", n(spend.expires_at));
+        for (i, nonce) in expired.iter().enumerate() {
+            write = write.name(&format!("#expired{i}"), nonce);
+        }
+    }
     proof.apply(write)
 }
 
@@ -393,21 +418,6 @@ pub fn reset_twofa(user: &UserRecord) -> [Write; 2] {
 
 // ---- pre-2FA tokens and sessions ---------------------------------------------
 
-/// Consumes a pre-2FA token's nonce: a second use of the token fails here.
-pub fn consume_pre2fa_nonce(user_id: &str, nonce: &str, expires_at: i64) -> Write {
-    let mut item = keys::pre2fa_nonce(user_id, nonce);
-    item.insert("expiresAt".into(), n(expires_at));
-    item.insert("ttl".into(), n(expires_at));
-    Write::new(Op::Put { item, condition: Some("attribute_not_exists(pk)") }, |_| ApiError::TokenAlreadyUsed)
-}
-
-/// Holds only while the pre-2FA token's nonce is unused.
-pub fn pre2fa_nonce_unused(user_id: &str, nonce: &str) -> Write {
-    Write::new(Op::Check { key: keys::pre2fa_nonce(user_id, nonce), condition: "attribute_not_exists(pk)" }, |_| {
-        ApiError::TokenAlreadyUsed
-    })
-}
-
 pub fn create_session(session: &SessionRecord) -> Write {
     Write::new(Op::Put { item: session.to_item(), condition: None }, never)
 }
@@ -428,11 +438,6 @@ pub fn audit(user_id: &str, kinds: &[EventKind], now_millis: i64, client: &Clien
             audit_with_key(user_id, AuditRecord::new(*kind, now_millis + i as i64, client), &random_suffix())
         })
         .collect()
-}
-
-/// An audit event whose key is derived from `unique`: writing it twice leaves one event.
-pub fn audit_once(user_id: &str, kind: EventKind, at_millis: i64, client: &ClientInfo, unique: &str) -> Write {
-    audit_with_key(user_id, AuditRecord::new(kind, at_millis, client), unique)
 }
 
 fn audit_with_key(user_id: &str, record: AuditRecord, unique: &str) -> Write {
