@@ -38,6 +38,10 @@ step "build, then cargo lambda watch on 127.0.0.1:$PORT"
 # that `cargo lambda watch`, the tests and `sam build` share one compile.
 cargo build --workspace --exclude bench --bins
 "$BIN/local-stack" "$TABLE_NAME" "$KMS_KEY_ID"
+
+step "moto: transactions on a 50,000-item table"
+python scripts/check_moto_transactions.py "$AWS_ENDPOINT_URL" "$TABLE_NAME"
+
 # Structured JSON logs, as deployed: the end-to-end tests read this log and
 # check that no secret of theirs appears in it.
 AWS_LAMBDA_LOG_FORMAT=JSON \
