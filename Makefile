@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 
-.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa
+.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa mail
 
 ## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS)
@@ -35,6 +35,10 @@ deploy: build
 ## (without TABLE: the local stack of `make dev`; with it: that table in AWS)
 grant-admin revoke-admin reset-2fa:
 	scripts/authctl.sh $@ "$(EMAIL)" "$(TABLE)"
+
+## make mail [N=5]: the newest mail the local stack of `make dev` sent, with its links
+mail: $(TOOLS)
+	$(VENV)/bin/python scripts/mail.py $(or $(N),5) http://127.0.0.1:$(or $(MOTO_PORT),5050)
 
 ## make tools: the pinned Python tools in the project's own virtualenv
 tools: $(TOOLS)

@@ -26,6 +26,11 @@ CONTRACT = {
     ("POST", "/auth/logout-all"): "logout-all",
     ("GET", "/auth/me"): "me",
     ("GET", "/auth/audit"): "audit",
+    ("POST", "/auth/email/verify"): "email-verify",
+    ("POST", "/auth/email/resend"): "email-resend",
+    ("POST", "/auth/password/forgot"): "password-forgot",
+    ("POST", "/auth/password/reset"): "password-reset",
+    ("POST", "/auth/password/change"): "password-change",
 }
 
 

@@ -15,6 +15,9 @@ export COOKIE_SECURE=false
 export COOKIE_SAMESITE=Lax
 # The web front end's dev server; besides it, only the API's own pages may POST.
 export ALLOWED_ORIGIN=http://127.0.0.1:4200
+# Mail goes to moto's SES (`make mail` reads it); its links lead to the web front end.
+export MAIL_FROM=no-reply@twofa.example.com
+export WEB_BASE_URL=http://127.0.0.1:4200
 
 VENV_BIN="$PWD/.venv/bin"
 export PATH="$VENV_BIN:$PATH"

@@ -45,7 +45,7 @@ python scripts/check_moto_transactions.py "$AWS_ENDPOINT_URL" "$TABLE_NAME"
 # Structured JSON logs, as deployed: the end-to-end tests read this log and
 # check that no secret of theirs appears in it.
 AWS_LAMBDA_LOG_FORMAT=JSON \
-  setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
+  setsid cargo lambda watch --ignore-changes --disable-cors --invoke-address 127.0.0.1 --invoke-port "$PORT" >.local/watch-test.log 2>&1 &
 WATCH_PID=$!
 if ! wait_for_http "http://127.0.0.1:$PORT/auth/me" 240; then
   cat .local/watch-test.log >&2

@@ -6,11 +6,18 @@
 //! authctl --table <table-name> revoke-admin <email>
 //! authctl --table <table-name> reset-2fa <email>
 //! ```
+//!
+//! `MAIL_FROM` and `WEB_BASE_URL` (as the stack's parameters) say where the
+//! user's notice of a 2FA reset comes from and where its link leads; `ISSUER`
+//! names the service in it (default `TwoFA`).
 
 use std::process::ExitCode;
 
+use shared::app::Clients;
 use shared::clock::SystemClock;
+use shared::config::MailConfig;
 use shared::domain::Email;
+use shared::mail::Mailer;
 use shared::operator::{self, Command, Outcome};
 use shared::repo::Repo;
 
@@ -31,9 +38,20 @@ async fn main() -> ExitCode {
     };
     let Ok(email) = Email::parse(email) else { return fail("that is not a valid email address") };
 
+    let mail = match (std::env::var("MAIL_FROM"), std::env::var("WEB_BASE_URL")) {
+        (Ok(from), Ok(web_base_url)) => MailConfig { from, web_base_url },
+        _ => {
+            return fail("set MAIL_FROM and WEB_BASE_URL (the stack's sender and web front end) for the user's notices");
+        }
+    };
+    let issuer = std::env::var("ISSUER").unwrap_or_else(|_| "TwoFA".into());
+    lambda_http::tracing::init_default_subscriber();
+
     let sdk = shared::aws::sdk_config().await;
-    let repo = Repo::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-    match operator::run(&repo, &SystemClock, command, &email).await {
+    let clients = Clients::new(&sdk);
+    let repo = Repo::new(clients.dynamo, table.clone());
+    let mailer = Mailer::new(clients.ses, mail, issuer);
+    match operator::run(&repo, &mailer, &SystemClock, command, &email).await {
         Ok(Outcome::Done { user_id }) => {
             println!("{command:?} done for {} (user {user_id}); every session of the user has ended", email.as_str());
             ExitCode::SUCCESS

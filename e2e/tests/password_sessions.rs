@@ -28,7 +28,12 @@ async fn register_login_me_refresh_logout() {
 
     let me = browser.get("/auth/me").await;
     assert_eq!(me.status, 200);
-    assert_eq!(me.body, json!({ "id": id, "email": email, "role": "user", "twoFactorEnabled": false, "aal": 1 }));
+    assert_eq!(
+        me.body,
+        json!({
+            "id": id, "email": email, "emailVerified": false, "role": "user", "twoFactorEnabled": false, "aal": 1
+        })
+    );
 
     let old_refresh = browser.cookie("refresh_token").unwrap();
     let refreshed = browser.post("/auth/refresh", None).await;

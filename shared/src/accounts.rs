@@ -5,18 +5,60 @@ use crate::audit::EventKind;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::mail::VERIFY_TTL_SECS;
+use crate::mail::token::MailToken;
 use crate::password;
-use crate::repo::{Write, writes};
+use crate::repo::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
+
+/// A new account, and the token of its verification link (to be mailed).
+pub struct NewAccount {
+    pub user_id: String,
+    pub verification: MailToken,
+}
 
 /// Hashes the password and writes the login item (unique per email, by
-/// condition), the profile and a `register` event in one transaction.
-/// Returns the new user's id.
-pub async fn create(app: &App, email: &Email, password: &Password, client: &ClientInfo) -> Result<String, ApiError> {
+/// condition), the profile (with the verification token's hash) and a
+/// `register` event in one transaction.
+pub async fn create(
+    app: &App,
+    email: &Email,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<NewAccount, ApiError> {
     let password_hash = password::hash(password).await?;
     let user_id = crate::session::random_id();
+    let verification = MailToken::generate(&user_id);
     let now = app.now();
-    let mut account: Vec<Write> = writes::create_account(&user_id, email, &password_hash, now.timestamp()).into();
+    let pending = PendingToken { hash: verification.hash(), expires_at: now.timestamp() + VERIFY_TTL_SECS };
+    let mut account: Vec<Write> =
+        writes::create_account(&user_id, email, &password_hash, now.timestamp(), &pending).into();
     account.extend(writes::audit(&user_id, &[EventKind::Register], now.timestamp_millis(), client));
     app.repo.commit(account).await?;
-    Ok(user_id)
+    Ok(NewAccount { user_id, verification })
+}
+
+/// A wrong password (or an unknown email): `401 invalid_credentials` after the
+/// same work either way. For an account: its `login_failed` event, and
+/// `lockout` with its notice when this used up the limit; for an unknown
+/// email: letting its orphan counter expire.
+pub async fn refuse_password(app: &App, email: &Email, login: &LoginRecord, client: &ClientInfo) -> ApiError {
+    let now_millis = app.now().timestamp_millis();
+    let recorded = match &login.account {
+        Some(account) => {
+            let mut events = vec![EventKind::LoginFailed];
+            if login.attempts >= PASSWORD_LIMIT.max {
+                events.push(EventKind::Lockout);
+            }
+            let written = app.repo.commit(writes::audit(&account.user_id, &events, now_millis, client)).await;
+            if written.is_ok() {
+                app.mailer.notify(&account.email, &events, now_millis, client, None).await;
+            }
+            written
+        }
+        None => app.repo.expire_login_counter(email, login.window_start + PASSWORD_LIMIT.window_secs).await,
+    };
+    match recorded {
+        Ok(()) => ApiError::InvalidCredentials,
+        Err(err) => err,
+    }
 }

@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::keyring::Keyring;
+use crate::mail::Mailer;
 use crate::repo::Repo;
 
 /// Built once per container: configuration, AWS clients, the keyring cache, the clock.
@@ -20,7 +21,26 @@ pub struct App {
     pub config: Config,
     pub repo: Repo,
     pub keyring: Keyring,
+    pub mailer: Mailer,
     pub clock: Arc<dyn Clock>,
+}
+
+/// The AWS clients a function uses.
+#[derive(Clone)]
+pub struct Clients {
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub ses: aws_sdk_sesv2::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Clients {
+            dynamo: aws_sdk_dynamodb::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+        }
+    }
 }
 
 impl AsRef<App> for App {
@@ -30,22 +50,18 @@ impl AsRef<App> for App {
 }
 
 impl App {
-    pub fn new(
-        config: Config,
-        dynamo: aws_sdk_dynamodb::Client,
-        kms: aws_sdk_kms::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        let repo = Repo::new(dynamo, config.table_name.clone());
-        let keyring = Keyring::new(kms, repo.clone(), config.kms_key_id.clone());
-        App { config, repo, keyring, clock }
+    pub fn new(config: Config, clients: Clients, clock: Arc<dyn Clock>) -> Self {
+        let repo = Repo::new(clients.dynamo, config.table_name.clone());
+        let keyring = Keyring::new(clients.kms, repo.clone(), config.kms_key_id.clone());
+        let mailer = Mailer::new(clients.ses, config.mail.clone(), config.issuer.clone());
+        App { config, repo, keyring, mailer, clock }
     }
 
     /// Configuration from the environment, clients from the standard SDK chain.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = crate::aws::sdk_config().await;
-        Ok(App::new(config, aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk), Arc::new(SystemClock)))
+        Ok(App::new(config, Clients::new(&sdk), Arc::new(SystemClock)))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -46,6 +46,10 @@ event_kinds! {
     RoleGranted => "role_granted",
     RoleRevoked => "role_revoked",
     TwofaReset => "twofa_reset",
+    EmailVerified => "email_verified",
+    PasswordResetRequested => "password_reset_requested",
+    PasswordReset => "password_reset",
+    PasswordChanged => "password_changed",
 }
 
 impl AuditRecord {

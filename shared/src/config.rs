@@ -15,6 +15,16 @@ pub struct Config {
     /// `ALLOWED_ORIGIN`: the web front end's origin (`https://app.example.com`),
     /// whose pages may `POST` here besides the API's own; unset: only the API's own.
     pub allowed_origin: Option<String>,
+    pub mail: MailConfig,
+}
+
+/// Where mail comes from and where its links lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// `MAIL_FROM`: the sender, an address of an SES identity (`TwoFA <no-reply@example.com>` works too).
+    pub from: String,
+    /// `WEB_BASE_URL`: the web front end, where links in mail lead (`https://app.example.com`).
+    pub web_base_url: String,
 }
 
 /// How cookies are marked: `Secure; SameSite=None` or `Secure; SameSite=Lax`
@@ -79,13 +89,14 @@ impl Config {
                 });
             }
         };
-        Ok(Config {
-            table_name: required("TABLE_NAME")?,
-            kms_key_id: required("KMS_KEY_ID")?,
-            issuer,
-            cookies: CookiePolicy { secure, same_site },
-            allowed_origin,
-        })
+        let table_name = required("TABLE_NAME")?;
+        let kms_key_id = required("KMS_KEY_ID")?;
+        let web_base_url = required("WEB_BASE_URL")?.trim().trim_end_matches('/').to_string();
+        if !web_base_url.starts_with("https://") && !web_base_url.starts_with("http://") {
+            return Err(ConfigError::Invalid { name: "WEB_BASE_URL", why: "an http(s) URL of the web front end" });
+        }
+        let mail = MailConfig { from: required("MAIL_FROM")?.trim().to_string(), web_base_url };
+        Ok(Config { table_name, kms_key_id, issuer, cookies: CookiePolicy { secure, same_site }, allowed_origin, mail })
     }
 }
 
@@ -107,9 +118,13 @@ mod tests {
         Config::from_lookup(|name| env.get(name).cloned())
     }
 
+    const MAIL: [(&str, &str); 2] =
+        [("MAIL_FROM", "no-reply@example.com"), ("WEB_BASE_URL", "https://app.example.com/")];
+
     #[test]
     fn defaults_are_secure_lax() {
-        let config = load(&[("TABLE_NAME", "t"), ("KMS_KEY_ID", "alias/k")]).unwrap();
+        let config = load(&[("TABLE_NAME", "t"), ("KMS_KEY_ID", "alias/k"), MAIL[0], MAIL[1]]).unwrap();
+        assert_eq!(config.mail.web_base_url, "https://app.example.com");
         assert_eq!(config.cookies, CookiePolicy { secure: true, same_site: SameSite::Lax });
         assert_eq!(config.issuer, "TwoFA");
     }
@@ -122,8 +137,8 @@ mod tests {
 
     #[test]
     fn the_allowed_origin_is_an_origin() {
-        let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k")];
-        let with = |origin: &'static str| load(&[base[0], base[1], ("ALLOWED_ORIGIN", origin)]);
+        let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k"), MAIL[0], MAIL[1]];
+        let with = |origin: &'static str| load(&[base[0], base[1], base[2], base[3], ("ALLOWED_ORIGIN", origin)]);
         assert_eq!(with("https://app.example.com").unwrap().allowed_origin.as_deref(), Some("https://app.example.com"));
         assert_eq!(with("http://127.0.0.1:4200").unwrap().allowed_origin.as_deref(), Some("http://127.0.0.1:4200"));
         assert_eq!(load(&base).unwrap().allowed_origin, None);

@@ -138,6 +138,17 @@ pub fn amr(second: Option<SecondFactor>) -> Vec<String> {
     methods
 }
 
+/// The second factor an `amr` claim names, if any.
+pub fn second_factor_of(amr: &[String]) -> Option<SecondFactor> {
+    if amr.iter().any(|m| m == "otp") {
+        Some(SecondFactor::Totp)
+    } else if amr.iter().any(|m| m == "backup") {
+        Some(SecondFactor::BackupCode)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

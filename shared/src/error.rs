@@ -21,6 +21,14 @@ pub enum ApiError {
     CodeReplayed,
     #[error("setup expired")]
     SetupExpired,
+    /// A mailed link's token: unknown, expired, used or malformed.
+    #[error("invalid token")]
+    InvalidToken,
+    /// A password reset for an account with 2FA came without a code.
+    #[error("second factor required")]
+    SecondFactorRequired,
+    #[error("email already verified")]
+    EmailAlreadyVerified,
     #[error("unauthorized")]
     Unauthorized,
     /// A conditional write found the token version changed since it was read.
@@ -96,12 +104,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            InvalidRequest(_) | InvalidCode | CodeReplayed | SetupExpired => StatusCode::BAD_REQUEST,
+            InvalidRequest(_) | InvalidCode | CodeReplayed | SetupExpired | InvalidToken | SecondFactorRequired => {
+                StatusCode::BAD_REQUEST
+            }
             Unauthorized | StaleVersion | InvalidCredentials | SessionExpired | TokenAlreadyUsed => {
                 StatusCode::UNAUTHORIZED
             }
             MfaRequired | ForbiddenOrigin => StatusCode::FORBIDDEN,
-            EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled => StatusCode::CONFLICT,
+            EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled | EmailAlreadyVerified => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -117,6 +127,9 @@ impl ApiError {
             InvalidRequest(_) => "invalid_request",
             InvalidCode | CodeReplayed => "invalid_code",
             SetupExpired => "setup_expired",
+            InvalidToken => "invalid_token",
+            SecondFactorRequired => "second_factor_required",
+            EmailAlreadyVerified => "email_already_verified",
             Unauthorized | StaleVersion => "unauthorized",
             InvalidCredentials => "invalid_credentials",
             SessionExpired | TokenAlreadyUsed => "session_expired",
@@ -140,6 +153,12 @@ impl ApiError {
             InvalidRequest(detail) => format!("The request is invalid: {detail}."),
             InvalidCode | CodeReplayed => "The code is wrong or was already used.".into(),
             SetupExpired => "No 2FA setup is pending, or it expired. Start the setup again.".into(),
+            InvalidToken => "This link is invalid, expired or already used. Ask for a new one.".into(),
+            SecondFactorRequired => {
+                "This account uses two-factor authentication: enter a code from your authenticator app or a backup code."
+                    .into()
+            }
+            EmailAlreadyVerified => "This email address is already verified.".into(),
             Unauthorized | StaleVersion => "Sign in to continue.".into(),
             InvalidCredentials => "The email or password is wrong.".into(),
             SessionExpired | TokenAlreadyUsed => "The sign-in step expired. Sign in again with your password.".into(),

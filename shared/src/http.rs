@@ -209,6 +209,7 @@ mod tests {
             issuer: "TwoFA".into(),
             cookies: crate::config::CookiePolicy { secure, same_site: cookie::SameSite::Lax },
             allowed_origin: allowed.map(str::to_string),
+            mail: crate::config::MailConfig { from: "a@b.co".into(), web_base_url: "https://app.example.com".into() },
         }
     }
 

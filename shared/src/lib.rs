@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keyring;
+pub mod mail;
 pub mod operator;
 pub mod password;
 pub mod repo;

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::keyring::KeySet;
 use crate::repo::writes::Proof;
-use crate::repo::{CODE_LIMIT, UserRecord, Write, writes};
+use crate::repo::{CODE_LIMIT, UserRecord, writes};
 use crate::totp;
 
 /// The proof a correct code gives, or `None` for a wrong, malformed or
@@ -26,14 +26,20 @@ pub fn check(keys: &KeySet, user: &UserRecord, typed: &TypedCode, unix_now: u64)
     })
 }
 
-/// The audit events of a wrong code: `twofa_failed`, and `lockout` when it
-/// used up the limit. `user` is the profile as the attempt reservation returned it.
-pub fn wrong_code_events(user: &UserRecord, now_millis: i64, client: &ClientInfo) -> Vec<Write> {
+/// Records a wrong code: `twofa_failed`, and `lockout` (with its notice) when
+/// it used up the limit. `user` is the profile as the attempt reservation
+/// returned it. Answers `invalid_code`.
+pub async fn record_wrong_code(app: &App, user: &UserRecord, client: &ClientInfo) -> ApiError {
     let mut events = vec![EventKind::TwofaFailed];
     if user.code_attempts >= CODE_LIMIT.max {
         events.push(EventKind::Lockout);
     }
-    writes::audit(&user.id, &events, now_millis, client)
+    let now_millis = app.now().timestamp_millis();
+    if let Err(err) = app.repo.commit(writes::audit(&user.id, &events, now_millis, client)).await {
+        return err;
+    }
+    app.mailer.notify(&user.email, &events, now_millis, client, None).await;
+    ApiError::InvalidCode
 }
 
 /// Counts an attempt for `user` (on the condition that its token version is
@@ -50,10 +56,7 @@ pub async fn attempt<T>(
     let counted = app.repo.reserve_code_attempt(&user.id, user.version, now.timestamp()).await?;
     match check(&counted, now.timestamp() as u64)? {
         Some(found) => Ok((counted, found)),
-        None => {
-            app.repo.commit(wrong_code_events(&counted, now.timestamp_millis(), client)).await?;
-            Err(ApiError::InvalidCode)
-        }
+        None => Err(record_wrong_code(app, &counted, client).await),
     }
 }
 

@@ -3,12 +3,15 @@
 use serde::Serialize;
 
 use crate::domain::{Aal, Role};
+use crate::repo::{LoginAccount, UserRecord};
 
 /// The contract's `User`.
 #[derive(Debug, Serialize)]
 pub struct UserView {
     pub id: String,
     pub email: String,
+    #[serde(rename = "emailVerified")]
+    pub email_verified: bool,
     pub role: Role,
     #[serde(rename = "twoFactorEnabled")]
     pub two_factor_enabled: bool,
@@ -16,7 +19,27 @@ pub struct UserView {
 }
 
 impl UserView {
-    pub fn new(id: &str, email: &str, role: Role, two_factor_enabled: bool, aal: Aal) -> Self {
-        UserView { id: id.to_string(), email: email.to_string(), role, two_factor_enabled, aal }
+    /// The user as the profile holds it, in a session of assurance `aal`.
+    pub fn of(user: &UserRecord, aal: Aal) -> Self {
+        UserView {
+            id: user.id.clone(),
+            email: user.email.as_str().to_string(),
+            email_verified: user.email_verified,
+            role: user.role,
+            two_factor_enabled: user.twofa_enabled(),
+            aal,
+        }
+    }
+
+    /// The user as the login item's copy holds it.
+    pub fn of_login(account: &LoginAccount, aal: Aal) -> Self {
+        UserView {
+            id: account.user_id.clone(),
+            email: account.email.as_str().to_string(),
+            email_verified: account.email_verified,
+            role: account.role,
+            two_factor_enabled: account.twofa_enabled,
+            aal,
+        }
     }
 }

@@ -16,9 +16,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::Value;
+use shared::app::Clients;
 use shared::backup_codes::BackupCodeSet;
 use shared::clock::Clock;
-use shared::config::{Config, CookiePolicy};
+use shared::config::{Config, CookiePolicy, MailConfig};
 use shared::domain::{Email, Password, SecondFactor};
 use shared::http::ClientInfo;
 use shared::keyring::KeySet;
@@ -87,13 +88,16 @@ impl Intercept for CallCounter {
     }
 }
 
-fn clients(sdk: &aws_config::SdkConfig, calls: &CallCounter) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-    );
-    let kms =
-        aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(calls.clone()).build());
-    (dynamo, kms)
+fn clients(sdk: &aws_config::SdkConfig, calls: &CallCounter) -> Clients {
+    Clients {
+        dynamo: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+        ),
+        kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).interceptor(calls.clone()).build()),
+        ses: aws_sdk_sesv2::Client::from_conf(
+            aws_sdk_sesv2::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+        ),
+    }
 }
 
 /// A moment that is not close to a TOTP step boundary, so tests are stable.
@@ -107,10 +111,9 @@ pub struct TestEnv {
     pub clock: Arc<TestClock>,
     pub calls: CallCounter,
     /// The clients the app uses.
-    pub dynamo: aws_sdk_dynamodb::Client,
-    pub kms: aws_sdk_kms::Client,
-    /// A client straight to moto, to inspect the table whatever the app's path.
-    pub inspect: aws_sdk_dynamodb::Client,
+    pub clients: Clients,
+    /// Clients straight to moto, to inspect the table and the mail whatever the app's path.
+    pub inspect: Clients,
 }
 
 impl AsRef<App> for TestEnv {
@@ -157,43 +160,54 @@ impl TestEnv {
 
     /// An environment whose functions reach moto through `proxy`, which the
     /// test can cut or stall. The table and key are made directly in moto, and
-    /// `dynamo`/`kms` stay direct so the test can inspect what was written.
+    /// `inspect` stays direct so the test can look at what was written.
     pub async fn behind(proxy: &proxy::FaultProxy) -> Self {
         let env = Self::new().await;
-        let (dynamo, kms) = clients(&sdk_config_for(&proxy.endpoint()).await, &env.calls);
-        let app = App::new(env.app.config.clone(), dynamo.clone(), kms.clone(), env.clock.clone());
-        TestEnv { app, dynamo, kms, ..env }
+        let clients = clients(&sdk_config_for(&proxy.endpoint()).await, &env.calls);
+        let app = App::new(env.app.config.clone(), clients.clone(), env.clock.clone());
+        TestEnv { app, clients, ..env }
+    }
+
+    /// An environment whose mail (only) goes through `proxy`.
+    pub async fn mail_behind(proxy: &proxy::FaultProxy) -> Self {
+        let env = Self::new().await;
+        let mut clients = env.clients.clone();
+        clients.ses = self::clients(&sdk_config_for(&proxy.endpoint()).await, &env.calls).ses;
+        let app = App::new(env.app.config.clone(), clients.clone(), env.clock.clone());
+        TestEnv { app, clients, ..env }
     }
 
     /// Another container of the same deployment: same table, key and clients,
     /// its keys not yet unwrapped.
     pub fn cold_container(&self) -> App {
-        App::new(self.app.config.clone(), self.dynamo.clone(), self.kms.clone(), self.clock.clone())
+        App::new(self.app.config.clone(), self.clients.clone(), self.clock.clone())
     }
 
     async fn build(cookies: CookiePolicy, endpoint: &str) -> Self {
         let calls = CallCounter::default();
-        let (dynamo, kms) = clients(&sdk_config_for(endpoint).await, &calls);
+        let clients = clients(&sdk_config_for(endpoint).await, &calls);
         let table = format!(
             "test-{}-{}-{}",
             std::process::id(),
             TABLES.fetch_add(1, Ordering::Relaxed),
             shared::session::random_id()
         );
-        shared::repo::schema::create_table(&dynamo, &table).await.expect("create the test table in moto");
-        let key = kms.create_key().send().await.expect("create a KMS key in moto");
+        shared::repo::schema::create_table(&clients.dynamo, &table).await.expect("create the test table in moto");
+        let key = clients.kms.create_key().send().await.expect("create a KMS key in moto");
         let key_id = key.key_metadata.expect("key metadata").key_id;
+        clients.ses.create_email_identity().email_identity(MAIL_FROM).send().await.ok();
         let config = Config {
             table_name: table,
             kms_key_id: key_id,
             issuer: "TwoFA Test".to_string(),
             cookies,
             allowed_origin: Some(FRONT_END_ORIGIN.to_string()),
+            mail: MailConfig { from: MAIL_FROM.to_string(), web_base_url: FRONT_END_ORIGIN.to_string() },
         };
         let clock = TestClock::at(default_instant());
-        let app = App::new(config, dynamo.clone(), kms.clone(), clock.clone());
+        let app = App::new(config, clients.clone(), clock.clone());
         calls.reset();
-        TestEnv { app, clock, calls, inspect: dynamo.clone(), dynamo, kms }
+        TestEnv { app, clock, calls, inspect: clients.clone(), clients }
     }
 
     /// The bytes of every stored attribute value (strings, numbers, binaries,
@@ -227,6 +241,7 @@ impl TestEnv {
     pub async fn data_key_plaintext(&self) -> Vec<u8> {
         let entry = self.app.repo.keyring_entries().await.unwrap().remove(0);
         let out = self
+            .inspect
             .kms
             .decrypt()
             .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(entry.wrapped))
@@ -240,13 +255,16 @@ impl TestEnv {
 
     /// Every item in the table, for assertions about what is stored.
     pub async fn dump(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self.inspect.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
+        let out = self.inspect.dynamo.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
         out.items.unwrap_or_default()
     }
 }
 
 /// The web front end's origin in the test configuration (the `origin` of the sample events).
 pub const FRONT_END_ORIGIN: &str = "https://app.example.com";
+
+/// The sender of the test configuration's mail (an SES identity in moto).
+pub const MAIL_FROM: &str = "no-reply@twofa.example.com";
 
 /// Runs a handler the way the deployed function does: through the origin
 /// rule and the invocation's deadline, with its errors mapped.
@@ -434,11 +452,16 @@ impl TestEnv {
 
     /// An account with [`PASSWORD`], made the way registration makes it.
     pub async fn register(&self, email: &str) -> UserRecord {
+        self.register_with_token(email).await.0
+    }
+
+    /// [`TestEnv::register`], and the token its verification mail would carry.
+    pub async fn register_with_token(&self, email: &str) -> (UserRecord, shared::mail::token::MailToken) {
         let email = Email::parse(email).unwrap();
         let password = Password::parse(SecretString::from(PASSWORD.to_string())).unwrap();
-        let id =
+        let account =
             shared::accounts::create(&self.app, &email, &password, &ClientInfo::default()).await.expect("register");
-        self.user(&id).await
+        (self.user(&account.user_id).await, account.verification)
     }
 
     /// Turns 2FA on for `user` as a successful enable would, with the last
@@ -499,5 +522,106 @@ impl TestEnv {
     /// The code an authenticator app shows now.
     pub fn code(&self, secret: &TotpSecret) -> String {
         shared::totp::code_at(secret, self.unix_now())
+    }
+}
+
+/// A mail that moto's SES accepted (moto keeps the HTML part when there is one).
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl SentMail {
+    /// The link of a link mail: the `href` that carries a token.
+    pub fn link(&self) -> Option<String> {
+        self.body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(href, _)| href.replace("&#x23;", "#").replace("&amp;", "&")))
+            .find(|href| href.contains("#token="))
+    }
+
+    /// The token of a link mail's link (after `#token=`).
+    pub fn token(&self) -> Option<String> {
+        self.link()?.split_once("#token=").map(|(_, token)| token.to_string())
+    }
+}
+
+/// Every mail moto's SES accepted to `address`, oldest first, from
+/// `GET /moto-api/data.json` (the local stack's record of sent mail).
+pub async fn mail_to(address: &str) -> Vec<SentMail> {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    let data: Value = reqwest::get(&url).await.expect("moto answers").json().await.expect("moto's data is JSON");
+    let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+    messages
+        .iter()
+        .map(|m| SentMail {
+            from: m["source"].as_str().unwrap_or_default().to_string(),
+            to: m["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|to| to.iter().filter_map(|a| a.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            subject: m["subject"].as_str().unwrap_or_default().to_string(),
+            body: m["body"].as_str().unwrap_or_default().to_string(),
+        })
+        .filter(|mail| mail.to.iter().any(|to| to == address))
+        .collect()
+}
+
+/// A unique address for a test that reads mail (tests share one moto).
+pub fn unique_email(name: &str) -> String {
+    format!("{name}-{}@example.com", shared::session::random_id())
+}
+
+/// The one notice mail to `address` whose subject ends with `title`, checked
+/// as API.md says a notice must be: it says when (`at`), from which IP and
+/// user agent (as described), and holds none of `secrets`.
+pub async fn one_notice(
+    address: &str,
+    title: &str,
+    at: DateTime<Utc>,
+    client: &ClientInfo,
+    secrets: &[&str],
+) -> SentMail {
+    let notices: Vec<SentMail> = mail_to(address).await.into_iter().filter(|m| m.subject.ends_with(title)).collect();
+    assert_eq!(notices.len(), 1, "notices {title:?} to {address}: {notices:?}");
+    let notice = notices.into_iter().next().unwrap();
+    assert!(notice.body.contains(&at.format("%Y-%m-%d %H:%M:%S UTC").to_string()), "no time: {}", notice.body);
+    assert!(notice.body.contains(client.ip.as_deref().unwrap_or("operator")), "no IP: {}", notice.body);
+    let agent = client.user_agent.as_deref().map_or_else(|| "none".to_string(), shared::mail::describe_agent);
+    assert!(notice.body.contains(&agent), "no user agent: {}", notice.body);
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(!notice.body.contains(secret) && !notice.subject.contains(secret), "a secret in the notice: {secret}");
+    }
+    assert!(!notice.body.contains("token="), "a link token in a notice");
+    notice
+}
+
+/// Runs `future` with its log lines captured (as the function's log would
+/// hold them); returns what it returned and the log text.
+pub async fn with_logs<T>(future: impl Future<Output = T>) -> (T, String) {
+    use tracing::instrument::WithSubscriber;
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let output = future.with_subscriber(subscriber).await;
+    let logs = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    (output, logs)
+}
+
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

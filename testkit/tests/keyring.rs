@@ -8,9 +8,7 @@ use testkit::TestEnv;
 #[tokio::test]
 async fn cold_containers_racing_to_create_the_first_key_end_up_with_the_same_one() {
     let env = TestEnv::new().await;
-    let containers: Vec<App> = (0..8)
-        .map(|_| App::new(env.app.config.clone(), env.dynamo.clone(), env.kms.clone(), env.clock.clone()))
-        .collect();
+    let containers: Vec<App> = (0..8).map(|_| env.cold_container()).collect();
     let loaded = futures::future::join_all(containers.iter().map(|app| app.keyring.keys())).await;
     let keys: Vec<_> = loaded.into_iter().map(|k| k.expect("keyring loads")).collect();
 
@@ -41,7 +39,7 @@ async fn the_keyring_is_unwrapped_once_per_container() {
     env.keys().await;
     assert!(env.calls.take().is_empty(), "a warm container called AWS for its keys");
 
-    let second_container = App::new(env.app.config.clone(), env.dynamo.clone(), env.kms.clone(), env.clock.clone());
+    let second_container = env.cold_container();
     second_container.keyring.keys().await.unwrap();
     assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt"]);
 }

@@ -6,7 +6,7 @@ use shared::operator::{Command, Outcome, run};
 use testkit::TestEnv;
 
 async fn operate(env: &TestEnv, command: Command, email: &str) -> Outcome {
-    run(&env.app.repo, env.clock.as_ref(), command, &Email::parse(email).unwrap()).await.unwrap()
+    run(&env.app.repo, &env.app.mailer, env.clock.as_ref(), command, &Email::parse(email).unwrap()).await.unwrap()
 }
 
 #[tokio::test]
@@ -66,4 +66,16 @@ async fn an_unknown_email_changes_nothing() {
     let env = TestEnv::new().await;
     assert_eq!(operate(&env, Command::ResetTwofa, "ghost@example.com").await, Outcome::NoSuchUser);
     assert!(env.dump().await.is_empty());
+}
+
+#[tokio::test]
+async fn reset_2fa_mails_the_user_a_notice_from_the_operator() {
+    let env = TestEnv::new().await;
+    let address = testkit::unique_email("notice-reset");
+    env.enroll(&env.register(&address).await).await;
+    operate(&env, Command::ResetTwofa, &address).await;
+    let client = shared::http::ClientInfo::default();
+    let notice =
+        testkit::one_notice(&address, "Two-factor authentication was reset", env.app.now(), &client, &[]).await;
+    assert!(notice.body.contains("From</th><td>an operator of the service"), "{}", notice.body);
 }

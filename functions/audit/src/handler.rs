@@ -80,9 +80,15 @@ mod tests {
         let user = env.register("boss@example.com").await;
         let email = shared::domain::Email::parse("boss@example.com").unwrap();
         env.clock.advance(Duration::seconds(1));
-        shared::operator::run(&env.app.repo, env.clock.as_ref(), shared::operator::Command::GrantAdmin, &email)
-            .await
-            .unwrap();
+        shared::operator::run(
+            &env.app.repo,
+            &env.app.mailer,
+            env.clock.as_ref(),
+            shared::operator::Command::GrantAdmin,
+            &email,
+        )
+        .await
+        .unwrap();
         let admin = env.user(&user.id).await;
         let session = env.sign_in(&admin, None).await;
         let reply = call(&env, handle, event("audit").cookie("access_token", &session.access_token).request()).await;

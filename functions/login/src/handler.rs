@@ -5,6 +5,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::App;
+use shared::accounts;
 use shared::audit::EventKind;
 use shared::bodies::Credentials;
 use shared::cookies::TWOFA_COOKIE;
@@ -12,7 +13,7 @@ use shared::domain::{Aal, Email, Password, Role};
 use shared::error::ApiError;
 use shared::http::{ClientInfo, json_body, json_response, with_cookies};
 use shared::password;
-use shared::repo::{LoginAccount, LoginRecord, PASSWORD_LIMIT, Write, writes};
+use shared::repo::{LoginAccount, Write, writes};
 use shared::session::{NewSession, Subject, pre2fa_token};
 use shared::views::UserView;
 
@@ -28,7 +29,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let login = app.repo.reserve_password_attempt(&email, app.now().timestamp()).await?;
     let stored_hash = login.account.as_ref().map(|account| account.password_hash.as_str());
     if !password::verify(&password, stored_hash).await? {
-        return Err(refuse(app, &email, &login, &client).await);
+        return Err(accounts::refuse_password(app, &email, &login, &client).await);
     }
     let account = login.account.as_ref().expect("only an account's hash verifies");
 
@@ -36,25 +37,6 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         second_factor_next(app, account, &client).await
     } else {
         open_session(app, account, &client).await
-    }
-}
-
-/// Wrong password or unknown email: the same answer, after the same work (one
-/// hash, one more write: the audit event, or letting an orphan counter expire).
-async fn refuse(app: &App, email: &Email, login: &LoginRecord, client: &ClientInfo) -> ApiError {
-    let recorded = match &login.account {
-        Some(account) => {
-            let mut events = vec![EventKind::LoginFailed];
-            if login.attempts >= PASSWORD_LIMIT.max {
-                events.push(EventKind::Lockout);
-            }
-            app.repo.commit(writes::audit(&account.user_id, &events, app.now().timestamp_millis(), client)).await
-        }
-        None => app.repo.expire_login_counter(email, login.window_start + PASSWORD_LIMIT.window_secs).await,
-    };
-    match recorded {
-        Ok(()) => ApiError::InvalidCredentials,
-        Err(err) => err,
     }
 }
 
@@ -86,7 +68,7 @@ async fn open_session(app: &App, account: &LoginAccount, client: &ClientInfo) ->
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
     app.repo.commit(commit).await?;
 
-    let user = UserView::new(&account.user_id, account.email.as_str(), account.role, false, Aal::One);
+    let user = UserView::of_login(account, Aal::One);
     let body = json!({
         "requires2FA": false,
         "requires2FASetup": account.role == Role::Admin,
@@ -118,7 +100,10 @@ mod tests {
             json!({
                 "requires2FA": false,
                 "requires2FASetup": false,
-                "user": { "id": id, "email": "alice@example.com", "role": "user", "twoFactorEnabled": false, "aal": 1 }
+                "user": {
+                    "id": id, "email": "alice@example.com", "emailVerified": false, "role": "user",
+                    "twoFactorEnabled": false, "aal": 1
+                }
             })
         );
         assert!(!reply.cookie("access_token").unwrap().is_empty());
@@ -263,6 +248,7 @@ mod tests {
     async fn with_2fa_the_password_yields_only_a_pre2fa_token_and_a_login_event_in_two_calls() {
         let env = TestEnv::new().await;
         let user = env.enroll(&env.register("second@example.com").await).await.user;
+        env.clock.advance(chrono::Duration::seconds(1));
         env.keys().await;
         env.calls.reset();
         let reply = call(&env, handle, login("second@example.com", PASSWORD)).await;
@@ -367,13 +353,31 @@ mod tests {
         let env = TestEnv::new().await;
         env.register("root@example.com").await;
         let email = Email::parse("root@example.com").unwrap();
-        shared::operator::run(&env.app.repo, env.clock.as_ref(), shared::operator::Command::GrantAdmin, &email)
-            .await
-            .unwrap();
+        shared::operator::run(
+            &env.app.repo,
+            &env.app.mailer,
+            env.clock.as_ref(),
+            shared::operator::Command::GrantAdmin,
+            &email,
+        )
+        .await
+        .unwrap();
         let reply = call(&env, handle, login("root@example.com", PASSWORD)).await;
         assert_eq!(reply.status(), 200);
         assert_eq!(reply.json()["requires2FASetup"], true);
         assert_eq!(reply.json()["user"]["role"], "admin");
         assert_eq!(reply.json()["user"]["aal"], 1);
+    }
+
+    #[tokio::test]
+    async fn reaching_the_password_limit_mails_one_lockout_notice() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-lock");
+        env.register(&address).await;
+        for i in 0..12 {
+            call(&env, handle, login(&address, &format!("wrong password {i}"))).await;
+        }
+        let client = ClientInfo::of(&event("login").request());
+        testkit::one_notice(&address, "Sign-in locked for now", env.app.now(), &client, &["wrong password 9"]).await;
     }
 }

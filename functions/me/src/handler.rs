@@ -11,7 +11,7 @@ use shared::views::UserView;
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
     let user = &caller.user;
-    let view = UserView::new(&user.id, user.email.as_str(), user.role, user.twofa_enabled(), caller.claims.aal);
+    let view = UserView::of(user, caller.claims.aal);
     Ok(json_response(StatusCode::OK, &view))
 }
 
@@ -37,7 +37,10 @@ mod tests {
             assert_eq!(reply.status(), 200);
             assert_eq!(
                 reply.json(),
-                json!({"id": user.id, "email": "dana@example.com", "role": "user", "twoFactorEnabled": false, "aal": 1})
+                json!({
+                    "id": user.id, "email": "dana@example.com", "emailVerified": false, "role": "user",
+                    "twoFactorEnabled": false, "aal": 1
+                })
             );
             assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
         }

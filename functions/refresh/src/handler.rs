@@ -30,14 +30,12 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Rotation::Rotated(session) | Rotation::Grace(session) => session,
         Rotation::Reused(session) => {
             tracing::warn!(user_id = user.id, session_id = session.session_id, "refresh token reused: session ended");
+            let (events, now_millis, client) =
+                ([EventKind::RefreshReuse], app.now().timestamp_millis(), ClientInfo::of(&req));
             let mut end: Vec<Write> = vec![writes::delete_session(&user.id, &session.session_id)];
-            end.extend(writes::audit(
-                &user.id,
-                &[EventKind::RefreshReuse],
-                app.now().timestamp_millis(),
-                &ClientInfo::of(&req),
-            ));
+            end.extend(writes::audit(&user.id, &events, now_millis, &client));
             app.repo.commit(end).await?;
+            app.mailer.notify(&user.email, &events, now_millis, &client, None).await;
             return Err(ApiError::Unauthorized);
         }
         Rotation::Gone => return Err(ApiError::Unauthorized),
@@ -201,5 +199,19 @@ mod tests {
         );
         let tokens: std::collections::HashSet<_> = replies.iter().map(|r| r.cookie("refresh_token").unwrap()).collect();
         assert_eq!(tokens.len(), 1, "one rotation, the other tabs got its token");
+    }
+
+    #[tokio::test]
+    async fn a_replayed_refresh_token_mails_one_notice() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-reuse");
+        let user = env.register(&address).await;
+        let session = env.sign_in(&user, None).await;
+        let rotated = refresh(&env, &session.refresh_token).await.cookie("refresh_token").unwrap();
+        env.clock.advance(Duration::seconds(30));
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
+        let client = ClientInfo::of(&event("refresh").request());
+        let secrets = [session.refresh_token.as_str(), rotated.as_str()];
+        testkit::one_notice(&address, "A session was ended", env.app.now(), &client, &secrets).await;
     }
 }

@@ -1,4 +1,5 @@
-//! `POST /auth/register`: create an account. No cookies; the client logs in next.
+//! `POST /auth/register`: create an account and mail its verification link.
+//! No cookies; the client logs in next.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -16,9 +17,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     if !totp::fits_in_qr_code(&app.config.issuer, email.as_str()) {
         return Err(ApiError::invalid_request("the email address is too long to be shown in an authenticator app"));
     }
-    let user_id = accounts::create(app, &email, &password, &ClientInfo::of(&req)).await?;
-    tracing::info!(user_id, "account created");
-    Ok(json_response(StatusCode::CREATED, &json!({ "id": user_id, "email": email.as_str() })))
+    let account = accounts::create(app, &email, &password, &ClientInfo::of(&req)).await?;
+    tracing::info!(user_id = account.user_id, "account created");
+    app.mailer.send_or_log(&email, app.mailer.verification(&account.verification)).await;
+    Ok(json_response(StatusCode::CREATED, &json!({ "id": account.user_id, "email": email.as_str() })))
 }
 
 #[cfg(test)]

@@ -40,8 +40,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
     let codes = BackupCodeSet::generate(keys, &user.id);
     let mut commit = vec![writes::replace_backup_codes(&user, step, &codes.hashes)];
-    commit.extend(writes::audit(&user.id, &[EventKind::BackupCodesRegenerated], now.timestamp_millis(), &client));
+    let events = [EventKind::BackupCodesRegenerated];
+    commit.extend(writes::audit(&user.id, &events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
+    app.mailer.notify(&user.email, &events, now.timestamp_millis(), &client, None).await;
     Ok(json_response(StatusCode::OK, &json!({ "backupCodes": codes.shown })))
 }
 
@@ -92,5 +94,21 @@ mod tests {
         let session = env.sign_in(&plain, None).await;
         let reply = regenerate(&env, &session.access_token, "123456").await;
         assert_eq!((reply.status(), reply.error()), (409, "twofa_not_enabled".into()));
+    }
+
+    #[tokio::test]
+    async fn new_backup_codes_mail_one_notice_without_them() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-codes");
+        let kit = env.enroll(&env.register(&address).await).await;
+        let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
+        let code = env.code(&kit.secret);
+        let reply = regenerate(&env, &session.access_token, &code).await;
+        assert_eq!(reply.status(), 200);
+        let shown: Vec<String> = serde_json::from_value(reply.json()["backupCodes"].clone()).unwrap();
+        let mut secrets: Vec<&str> = shown.iter().map(String::as_str).collect();
+        secrets.push(&code);
+        let client = ClientInfo::of(&event("twofa-backup-codes").request());
+        testkit::one_notice(&address, "New backup codes", env.app.now(), &client, &secrets).await;
     }
 }

@@ -41,6 +41,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
+    let backup_codes_left = user.twofa.as_ref().map(|twofa| twofa.backup_hashes.len().saturating_sub(1));
+    app.mailer.notify(&user.email, events, now.timestamp_millis(), &client, backup_codes_left).await;
 
     tracing::info!(user_id = user.id, "2FA disabled");
     Ok(with_cookies(json_response(StatusCode::OK, &json!({ "message": "2FA disabled" })), session.cookies(app)))
@@ -158,5 +160,20 @@ mod tests {
             disable(&env, &session.access_token, json!({ "backupCode": fe.backup_codes[0] })).await.status(),
             200
         );
+    }
+
+    #[tokio::test]
+    async fn a_backup_code_turning_2fa_off_mails_both_notices() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-off");
+        let kit = env.enroll(&env.register(&address).await).await;
+        let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
+        let reply = disable(&env, &session.access_token, json!({ "backupCode": kit.backup_codes[0] })).await;
+        assert_eq!(reply.status(), 200);
+        let client = ClientInfo::of(&event("twofa-disable").request());
+        let secrets = [kit.backup_codes[0].as_str(), session.access_token.as_str()];
+        let used = testkit::one_notice(&address, "A backup code was used", env.app.now(), &client, &secrets).await;
+        assert!(used.body.contains("9 backup codes left."));
+        testkit::one_notice(&address, "Two-factor authentication is off", env.app.now(), &client, &secrets).await;
     }
 }

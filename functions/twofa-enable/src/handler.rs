@@ -64,6 +64,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
+    app.mailer.notify(&user.email, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client, None).await;
 
     tracing::info!(user_id = user.id, "2FA enabled");
     let response =
@@ -225,5 +226,36 @@ mod tests {
         let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
         assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
         assert_eq!(env.user(&user.id).await.version, user.version + 1);
+    }
+
+    #[tokio::test]
+    async fn turning_2fa_on_mails_one_notice_that_holds_no_secret() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-on");
+        let (_, session, secret) = pending(&env, &address).await;
+        let code = env.code(&secret);
+        let reply = enable(&env, &session, json!({ "code": code })).await;
+        assert_eq!(reply.status(), 200);
+        let shown: Vec<String> = serde_json::from_value(reply.json()["backupCodes"].clone()).unwrap();
+        let mut secrets = vec![secret.to_base32(), code, session.access_token.clone(), session.refresh_token.clone()];
+        secrets.extend(shown);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let client = ClientInfo::of(&event("twofa-enable").request());
+        testkit::one_notice(&address, "Two-factor authentication is on", env.app.now(), &client, &secrets).await;
+    }
+
+    #[tokio::test]
+    async fn with_mail_failing_2fa_still_turns_on_and_the_failure_is_logged() {
+        let proxy =
+            testkit::proxy::FaultProxy::start(testkit::moto_endpoint().trim_start_matches("http://").into()).await;
+        let env = TestEnv::mail_behind(&proxy).await;
+        let address = testkit::unique_email("no-mail");
+        let (user, session, secret) = pending(&env, &address).await;
+        proxy.set(Fault::Refuse);
+        let (reply, logs) = testkit::with_logs(enable(&env, &session, json!({ "code": env.code(&secret) }))).await;
+        assert_eq!(reply.status(), 200);
+        assert!(env.user(&user.id).await.twofa_enabled());
+        assert!(logs.contains("mail not sent"), "{logs}");
+        assert!(testkit::mail_to(&address).await.is_empty());
     }
 }

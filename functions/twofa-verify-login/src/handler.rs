@@ -16,7 +16,7 @@ use shared::error::ApiError;
 use shared::http::{ClientInfo, cookie, json_body, json_response, with_cookies};
 use shared::repo::Write;
 use shared::repo::writes::{self, Pre2faSpend, Proof};
-use shared::second_factor::{check, wrong_code_events};
+use shared::second_factor::{check, record_wrong_code};
 use shared::session::{NewSession, Subject};
 use shared::tokens::{self, Pre2faClaims};
 use shared::views::UserView;
@@ -47,8 +47,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let client = ClientInfo::of(&req);
     let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
         // A wrong code does not use up the token.
-        app.repo.commit(wrong_code_events(&user, now.timestamp_millis(), &client)).await?;
-        return Err(ApiError::InvalidCode);
+        return Err(record_wrong_code(app, &user, &client).await);
     };
 
     let (factor, event) = match proof {
@@ -63,8 +62,12 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
         .collect();
     app.repo.commit(commit).await.map_err(expired)?;
+    if let Some(twofa) = &user.twofa {
+        let left = twofa.backup_hashes.len().saturating_sub(1);
+        app.mailer.notify(&user.email, &[event], now.timestamp_millis(), &client, Some(left)).await;
+    }
 
-    let view = UserView::new(&user.id, user.email.as_str(), user.role, true, Aal::Two);
+    let view = UserView::of(&user, Aal::Two);
     let response = json_response(StatusCode::OK, &json!({ "message": "2FA verified", "user": view }));
     Ok(with_cookies(response, session.cookies(app)))
 }
@@ -109,7 +112,7 @@ mod tests {
         assert_eq!(
             reply.json(),
             json!({ "message": "2FA verified", "user": {
-                "id": alice.user.id, "email": "alice@example.com", "role": "user", "twoFactorEnabled": true, "aal": 2 } })
+                "id": alice.user.id, "email": "alice@example.com", "emailVerified": false, "role": "user", "twoFactorEnabled": true, "aal": 2 } })
         );
         assert!(!reply.cookie("access_token").unwrap().is_empty());
         assert!(!reply.cookie("refresh_token").unwrap().is_empty());
@@ -369,5 +372,27 @@ mod tests {
             let retried = verify(&env, &pre2fa, json!({ "code": env.code(&ola.secret) })).await;
             assert_eq!(retried.status(), 200, "the same token and code work once AWS is back");
         }
+    }
+
+    #[tokio::test]
+    async fn a_backup_code_sign_in_and_a_code_lockout_each_mail_one_notice() {
+        let env = TestEnv::new().await;
+        let address = testkit::unique_email("notice-signin");
+        let kit = enrolled(&env, &address).await;
+        let reply = verify(&env, &env.pre2fa(&kit.user).await, json!({ "backupCode": kit.backup_codes[2] })).await;
+        assert_eq!(reply.status(), 200);
+        let client = ClientInfo::of(&event("twofa-verify-login").request());
+        let used =
+            testkit::one_notice(&address, "A backup code was used", env.app.now(), &client, &[&kit.backup_codes[2]])
+                .await;
+        assert!(used.body.contains("9 backup codes left."));
+
+        env.clock.advance(Duration::seconds(1));
+        let pre2fa = env.pre2fa(&kit.user).await;
+        let bad = wrong(&env.code(&kit.secret));
+        for _ in 0..5 {
+            assert_eq!(verify(&env, &pre2fa, json!({ "code": bad })).await.status(), 400);
+        }
+        testkit::one_notice(&address, "Sign-in locked for now", env.app.now(), &client, &[&bad, &pre2fa]).await;
     }
 }

@@ -44,6 +44,10 @@ pub const PASSWORD_LIMIT: Limit =
 /// 5 wrong codes (TOTP or backup) per user per 15 minutes, across every route.
 pub const CODE_LIMIT: Limit =
     Limit { max: 5, window_secs: 15 * 60, failures_attr: "codeFails", window_attr: "codeWindowStart" };
+/// 3 mails an hour: verification mails per user (on the profile), reset mails
+/// per address (on the email's login item, whether or not an account has it).
+pub const MAIL_LIMIT: Limit =
+    Limit { max: 3, window_secs: 60 * 60, failures_attr: "mailSends", window_attr: "mailWindowStart" };
 
 /// Access to the table. Cheap to clone.
 #[derive(Clone)]
@@ -123,6 +127,26 @@ impl Repo {
     ) -> Result<UserRecord, ApiError> {
         let standing = Standing { version, unspent_pre2fa: Some(nonce) };
         let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
+        UserRecord::from_item(&item)
+    }
+
+    /// Counts a reset mail for `email` before it is sent, whether or not an
+    /// account has the address; returns the login item.
+    pub async fn reserve_reset_mail(&self, email: &crate::domain::Email, now: i64) -> Result<LoginRecord, ApiError> {
+        let item = self.reserve_attempt(keys::login(email.as_str()), &MAIL_LIMIT, None, now).await?;
+        LoginRecord::from_item(&item)
+    }
+
+    /// Counts a verification mail for the user before it is sent, on the
+    /// condition that its token version is still `version`.
+    pub async fn reserve_verification_mail(
+        &self,
+        user_id: &str,
+        version: i64,
+        now: i64,
+    ) -> Result<UserRecord, ApiError> {
+        let standing = Standing { version, unspent_pre2fa: None };
+        let item = self.reserve_attempt(keys::user(user_id), &MAIL_LIMIT, Some(standing), now).await?;
         UserRecord::from_item(&item)
     }
 

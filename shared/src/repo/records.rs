@@ -25,6 +25,33 @@ pub struct UserRecord {
     pub code_attempts: i64,
     /// Nonces of pre-2FA tokens that succeeded, with when each token expires.
     pub spent_pre2fa: HashMap<String, i64>,
+    pub email_verified: bool,
+    /// The hash of the newest verification link's token.
+    pub verify_token: Option<PendingToken>,
+    /// The hash of the newest password-reset link's token.
+    pub reset_token: Option<PendingToken>,
+}
+
+/// A mailed link's token as stored: its hash and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingToken {
+    pub hash: String,
+    pub expires_at: i64,
+}
+
+impl PendingToken {
+    /// Whether `hash` is this token's and it still works at `now` (constant-time compare).
+    pub fn accepts(&self, hash: &str, now: i64) -> bool {
+        use subtle::ConstantTimeEq;
+        self.expires_at > now && bool::from(self.hash.as_bytes().ct_eq(hash.as_bytes()))
+    }
+
+    fn read(item: &Item, hash_attr: &str, expiry_attr: &str) -> Result<Option<Self>, ApiError> {
+        Ok(match (item.opt_str(hash_attr)?, item.opt_num(expiry_attr)?) {
+            (Some(hash), Some(expires_at)) => Some(PendingToken { hash: hash.to_string(), expires_at }),
+            _ => None,
+        })
+    }
 }
 
 /// 2FA as it is while enabled.
@@ -73,6 +100,9 @@ impl UserRecord {
             pending,
             code_attempts: item.opt_num("codeFails")?.unwrap_or(0),
             spent_pre2fa: spent_nonces(item)?,
+            email_verified: item.flag("emailVerified")?,
+            verify_token: PendingToken::read(item, "verifyHash", "verifyExpiresAt")?,
+            reset_token: PendingToken::read(item, "resetHash", "resetExpiresAt")?,
         })
     }
 
@@ -80,8 +110,9 @@ impl UserRecord {
         self.twofa.is_some()
     }
 
-    /// The profile of a new account (2FA off, version 1).
-    pub(crate) fn new_item(id: &str, email: &Email, created_at: i64) -> Item {
+    /// The profile of a new account (2FA off, version 1, email not yet
+    /// verified, with the hash of the verification link's token).
+    pub(crate) fn new_item(id: &str, email: &Email, created_at: i64, verify: &PendingToken) -> Item {
         let mut item = keys::user(id);
         item.extend([
             ("id".to_string(), s(id)),
@@ -90,6 +121,9 @@ impl UserRecord {
             ("ver".to_string(), n(1)),
             ("createdAt".to_string(), n(created_at)),
             ("twofaEnabled".to_string(), bool(false)),
+            ("emailVerified".to_string(), bool(false)),
+            ("verifyHash".to_string(), s(&verify.hash)),
+            ("verifyExpiresAt".to_string(), n(verify.expires_at)),
         ]);
         item
     }
@@ -130,6 +164,7 @@ pub struct LoginAccount {
     pub role: Role,
     pub version: i64,
     pub twofa_enabled: bool,
+    pub email_verified: bool,
 }
 
 impl LoginRecord {
@@ -143,6 +178,7 @@ impl LoginRecord {
                 role: Role::parse(item.str("role")?).ok_or_else(|| ApiError::internal("stored role is unknown"))?,
                 version: item.num("ver")?,
                 twofa_enabled: item.flag("twofaEnabled")?,
+                email_verified: item.flag("emailVerified")?,
             }),
         };
         Ok(LoginRecord {
@@ -161,6 +197,7 @@ impl LoginRecord {
             ("role".to_string(), s(Role::User.as_str())),
             ("ver".to_string(), n(1)),
             ("twofaEnabled".to_string(), bool(false)),
+            ("emailVerified".to_string(), bool(false)),
         ]);
         item
     }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::items::{Item, ItemExt, b, bool, n, s, ss};
-use super::records::{AuditRecord, LoginRecord, SessionRecord, UserRecord};
+use super::records::{AuditRecord, LoginRecord, PendingToken, SessionRecord, UserRecord};
 use super::{PASSWORD_LIMIT, Repo, keys};
 use crate::audit::EventKind;
 use crate::domain::{Email, Role};
@@ -136,8 +136,15 @@ fn profile_conflict(expected_version: i64, otherwise: fn(&Item) -> ApiError) -> 
 
 // ---- accounts ----------------------------------------------------------------
 
-/// A new account: the email's login item (unique by condition) and the profile.
-pub fn create_account(user_id: &str, email: &Email, password_hash: &str, now: i64) -> [Write; 2] {
+/// A new account: the email's login item (unique by condition) and the
+/// profile, with the hash of its verification link's token.
+pub fn create_account(
+    user_id: &str,
+    email: &Email,
+    password_hash: &str,
+    now: i64,
+    verify: &PendingToken,
+) -> [Write; 2] {
     [
         Write::new(
             Op::Put {
@@ -147,7 +154,10 @@ pub fn create_account(user_id: &str, email: &Email, password_hash: &str, now: i6
             |_| ApiError::EmailTaken,
         ),
         Write::new(
-            Op::Put { item: UserRecord::new_item(user_id, email, now), condition: Some("attribute_not_exists(pk)") },
+            Op::Put {
+                item: UserRecord::new_item(user_id, email, now, verify),
+                condition: Some("attribute_not_exists(pk)"),
+            },
             |_| ApiError::internal("user id collision"),
         ),
     ]
@@ -165,16 +175,28 @@ pub fn reset_password_attempts(email: &Email) -> Write {
 /// Updates the copy of role, version and 2FA flag that the login item keeps,
 /// in the same transaction as the profile change.
 fn login_mirror(email: &Email, version: i64, role: Role, twofa_enabled: bool) -> Write {
-    let op = update(
-        keys::login(email.as_str()),
-        "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa",
-        "attribute_exists(userId)",
-    );
-    Write::new(op, |_| ApiError::StaleVersion)
+    login_update(email, version, role, twofa_enabled, None)
+}
+
+/// [`login_mirror`], and a new password hash, which clears the password lockout.
+fn login_update(email: &Email, version: i64, role: Role, twofa_enabled: bool, password_hash: Option<&str>) -> Write {
+    let expression = match password_hash {
+        None => "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa".to_string(),
+        Some(_) => format!(
+            "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa, passwordHash = :mpw REMOVE {}, {}",
+            PASSWORD_LIMIT.failures_attr, PASSWORD_LIMIT.window_attr
+        ),
+    };
+    let op = update(keys::login(email.as_str()), expression, "attribute_exists(userId)");
+    let write = Write::new(op, |_| ApiError::StaleVersion)
         .name("#role", "role")
         .value(":mver", n(version))
         .value(":mrole", s(role.as_str()))
-        .value(":mtfa", bool(twofa_enabled))
+        .value(":mtfa", bool(twofa_enabled));
+    match password_hash {
+        Some(hash) => write.value(":mpw", s(hash)),
+        None => write,
+    }
 }
 
 /// Ends every session: the token version goes up by one.
@@ -279,13 +301,6 @@ impl Proof {
             Proof::BackupHash(_) => "contains(backupCodes, :hash)",
         }
     }
-
-    fn apply(&self, write: Write) -> Write {
-        match self {
-            Proof::Step(step) => write.value(":step", n(*step as i64)),
-            Proof::BackupHash(hash) => write.value(":hash", s(hash)).value(":hashes", ss(std::slice::from_ref(hash))),
-        }
-    }
 }
 
 fn code_conflict(old: &Item) -> ApiError {
@@ -304,51 +319,124 @@ pub struct Pre2faSpend<'a> {
 /// At most this many expired nonces are pruned per write (the rest go with the next).
 const MAX_PRUNED: usize = 16;
 
+/// One conditional update of a user's profile, assembled from the parts of a
+/// use case (a transaction writes each item once). It always holds only while
+/// the token version is the one read.
+struct ProfileUpdate {
+    set: Vec<String>,
+    remove: Vec<String>,
+    delete: Vec<String>,
+    conditions: Vec<String>,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl ProfileUpdate {
+    fn new(user: &UserRecord) -> Self {
+        ProfileUpdate {
+            set: Vec::new(),
+            remove: Vec::new(),
+            delete: Vec::new(),
+            conditions: vec!["ver = :ver".into()],
+            names: Vec::new(),
+            values: vec![(":ver".into(), n(user.version))],
+        }
+    }
+
+    fn set(mut self, action: impl Into<String>) -> Self {
+        self.set.push(action.into());
+        self
+    }
+
+    fn remove(mut self, path: impl Into<String>) -> Self {
+        self.remove.push(path.into());
+        self
+    }
+
+    fn when(mut self, condition: impl Into<String>) -> Self {
+        self.conditions.push(condition.into());
+        self
+    }
+
+    fn value(mut self, name: &str, value: AttributeValue) -> Self {
+        self.values.push((name.into(), value));
+        self
+    }
+
+    fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.push((placeholder.into(), attribute.into()));
+        self
+    }
+
+    /// The code is accepted: a TOTP step recorded (never accepted again), or
+    /// a backup code taken out of the set; the code attempts reset.
+    fn accept(mut self, proof: &Proof) -> Self {
+        self = self.when("twofaEnabled = :true").when(proof.condition()).value(":true", bool(true));
+        self = self.remove("codeFails").remove("codeWindowStart");
+        match proof {
+            Proof::Step(step) => self.set("lastStep = :step").value(":step", n(*step as i64)),
+            Proof::BackupHash(hash) => {
+                self.delete.push("backupCodes :hashes".into());
+                self.value(":hash", s(hash)).value(":hashes", ss(std::slice::from_ref(hash)))
+            }
+        }
+    }
+
+    /// Every session ends: the token version goes up by one.
+    fn bump_version(self, user: &UserRecord) -> Self {
+        self.set("ver = :next").value(":next", n(user.version + 1))
+    }
+
+    fn into_write(self, user_id: &str, conflict: impl Fn(&Item) -> ApiError + Send + Sync + 'static) -> Write {
+        let mut expression = String::new();
+        for (keyword, parts) in [("SET", &self.set), ("REMOVE", &self.remove), ("DELETE", &self.delete)] {
+            if !parts.is_empty() {
+                expression.push_str(&format!("{keyword} {} ", parts.join(", ")));
+            }
+        }
+        let op = update(keys::user(user_id), expression.trim_end(), self.conditions.join(" AND "));
+        let mut write = Write::new(op, conflict);
+        for (placeholder, attribute) in &self.names {
+            write = write.name(placeholder, attribute);
+        }
+        for (name, value) in self.values {
+            write = write.value(&name, value);
+        }
+        write
+    }
+}
+
 /// Accepts a code while 2FA is on: a TOTP step is recorded (never accepted
 /// again), a backup code is removed from the set; the code attempts reset.
 /// At a sign-in, the pre-2FA token's nonce is recorded as spent in the same
 /// write, on the condition that it was not (each token succeeds once).
 pub fn accept_code(user: &UserRecord, proof: &Proof, spend: Option<Pre2faSpend<'_>>) -> Write {
-    let mut set = Vec::new();
-    let mut remove = vec![CLEAR_CODE_ATTEMPTS.to_string()];
-    let mut delete = "";
-    match proof {
-        Proof::Step(_) => set.push("lastStep = :step".to_string()),
-        Proof::BackupHash(_) => delete = " DELETE backupCodes :hashes",
+    let mut change = ProfileUpdate::new(user).accept(proof);
+    let Some(spend) = spend else {
+        return change.into_write(&user.id, profile_conflict(user.version, code_conflict));
+    };
+    change = change
+        .set("spentPre2fa.#spent = :spentUntil")
+        .when("attribute_not_exists(spentPre2fa.#spent)")
+        .name("#spent", spend.nonce)
+        .value(":spentUntil", n(spend.expires_at));
+    let expired = user
+        .spent_pre2fa
+        .iter()
+        .filter(|(nonce, until)| **until <= spend.now && nonce.as_str() != spend.nonce)
+        .take(MAX_PRUNED);
+    for (i, (nonce, _)) in expired.enumerate() {
+        change = change.remove(format!("spentPre2fa.#expired{i}")).name(&format!("#expired{i}"), nonce);
     }
-    let mut condition = format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition());
-    let mut expired = Vec::new();
-    if let Some(spend) = spend {
-        set.push("spentPre2fa.#spent = :spentUntil".to_string());
-        condition.push_str(" AND attribute_not_exists(spentPre2fa.#spent)");
-        expired = user
-            .spent_pre2fa
-            .iter()
-            .filter(|(nonce, until)| **until <= spend.now && nonce.as_str() != spend.nonce)
-            .map(|(nonce, _)| nonce.clone())
-            .take(MAX_PRUNED)
-            .collect();
-        remove.extend((0..expired.len()).map(|i| format!("spentPre2fa.#expired{i}")));
-    }
-    let set = if set.is_empty() { String::new() } else { format!("SET {} ", set.join(", ")) };
-    let expression = format!("{set}REMOVE {}{delete}", remove.join(", "));
-    let nonce = spend.map(|s| s.nonce.to_string());
+    let nonce = spend.nonce.to_string();
     let conflict = profile_conflict(user.version, code_conflict);
-    let mut write = Write::new(update(keys::user(&user.id), expression, condition), move |old: &Item| match &nonce {
-        Some(nonce) if super::records::spent_nonces(old).is_ok_and(|spent| spent.contains_key(nonce)) => {
+    change.into_write(&user.id, move |old: &Item| {
+        if super::records::spent_nonces(old).is_ok_and(|spent| spent.contains_key(&nonce)) {
             ApiError::TokenAlreadyUsed
+        } else {
+            conflict(old)
         }
-        _ => conflict(old),
     })
-    .value(":ver", n(user.version))
-    .value(":true", bool(true));
-    if let Some(spend) = spend {
-        write = write.name("#spent", spend.nonce).value(":spentUntil", n(spend.expires_at));
-        for (i, nonce) in expired.iter().enumerate() {
-            write = write.name(&format!("#expired{i}"), nonce);
-        }
-    }
-    proof.apply(write)
 }
 
 /// Turns 2FA off after a proven code: secret, step and backup codes go, every
@@ -414,6 +502,101 @@ pub fn reset_twofa(user: &UserRecord) -> [Write; 2] {
         .value(":ver", n(user.version)),
         login_mirror(&user.email, next, user.role, false),
     ]
+}
+
+// ---- e-mail and passwords -----------------------------------------------------
+
+/// Marks the email verified with the newest verification link's token, which
+/// must still be stored (unused) and live; the login item's copy follows.
+pub fn verify_email(user: &UserRecord, token_hash: &str, now: i64) -> [Write; 2] {
+    let profile = Write::new(
+        update(
+            keys::user(&user.id),
+            "SET emailVerified = :true REMOVE verifyHash, verifyExpiresAt",
+            "verifyHash = :vhash AND verifyExpiresAt > :now",
+        ),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":true", bool(true))
+    .value(":vhash", s(token_hash))
+    .value(":now", n(now));
+    let login = Write::new(
+        update(keys::login(user.email.as_str()), "SET emailVerified = :true", "attribute_exists(userId)"),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":true", bool(true));
+    [profile, login]
+}
+
+/// A new verification link: its token's hash replaces the older one's, so the
+/// older link stops working (only while the email is not verified).
+pub fn new_verification(user: &UserRecord, token: &PendingToken) -> Write {
+    ProfileUpdate::new(user)
+        .set("verifyHash = :vhash")
+        .set("verifyExpiresAt = :vexp")
+        .when("emailVerified <> :true")
+        .value(":vhash", s(&token.hash))
+        .value(":vexp", n(token.expires_at))
+        .value(":true", bool(true))
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::EmailAlreadyVerified))
+}
+
+/// A new password-reset link: its token's hash replaces the older one's.
+pub fn start_reset(user_id: &str, token: &PendingToken) -> Write {
+    Write::new(
+        update(keys::user(user_id), "SET resetHash = :rhash, resetExpiresAt = :rexp", "attribute_exists(pk)"),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":rhash", s(&token.hash))
+    .value(":rexp", n(token.expires_at))
+}
+
+/// A password reset: the link's token is consumed (it must be the newest and
+/// live), every session ends, the new hash replaces the old and clears the
+/// password lockout. With 2FA on, the proven code is accepted in the same
+/// write, so a reset never goes around the second factor.
+pub fn reset_password(
+    user: &UserRecord,
+    token_hash: &str,
+    password_hash: &str,
+    proof: Option<&Proof>,
+    now: i64,
+) -> [Write; 2] {
+    let mut change = ProfileUpdate::new(user)
+        .bump_version(user)
+        .remove("resetHash")
+        .remove("resetExpiresAt")
+        .when("resetHash = :rhash AND resetExpiresAt > :now")
+        .value(":rhash", s(token_hash))
+        .value(":now", n(now));
+    change = match proof {
+        Some(proof) => change.accept(proof),
+        None => change.when("twofaEnabled = :false").value(":false", bool(false)),
+    };
+    let token_hash = token_hash.to_string();
+    let version = user.version;
+    let profile = change.into_write(&user.id, move |old: &Item| {
+        let token_live = old.opt_str("resetHash").ok().flatten() == Some(token_hash.as_str())
+            && old.opt_num("resetExpiresAt").ok().flatten().is_some_and(|exp| exp > now);
+        match old.opt_num("ver") {
+            _ if !token_live => ApiError::InvalidToken,
+            Ok(Some(v)) if v == version => code_conflict(old),
+            // The account changed between the read and this write: a retry reads it again.
+            _ => ApiError::unavailable("the account changed during the password reset"),
+        }
+    });
+    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    [profile, login]
+}
+
+/// A password change: the new hash replaces the old and clears the password
+/// lockout; every session ends (the caller's new one carries the new version).
+pub fn change_password(user: &UserRecord, password_hash: &str) -> [Write; 2] {
+    let profile = ProfileUpdate::new(user)
+        .bump_version(user)
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
+    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    [profile, login]
 }
 
 // ---- pre-2FA tokens and sessions ---------------------------------------------

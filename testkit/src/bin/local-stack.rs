@@ -1,5 +1,7 @@
 //! Prepares the local stack in moto: the table and the KMS key (with an alias)
-//! that the functions' `TABLE_NAME` and `KMS_KEY_ID` name. Idempotent.
+//! that the functions' `TABLE_NAME` and `KMS_KEY_ID` name, and the SES sender
+//! identity of `MAIL_FROM` (moto's SES refuses mail from an unverified
+//! sender). Idempotent.
 //!
 //! Usage: local-stack <table-name> <key-alias>   (AWS_ENDPOINT_URL points at moto)
 
@@ -24,6 +26,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let key_id = key.key_metadata.ok_or("no key metadata")?.key_id;
         kms.create_alias().alias_name(alias).target_key_id(key_id).send().await?;
         println!("created KMS key {alias}");
+    }
+    let sender = std::env::var("MAIL_FROM").map_err(|_| "MAIL_FROM is not set")?;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let identities = ses.list_email_identities().send().await?.email_identities.unwrap_or_default();
+    if !identities.iter().any(|i| i.identity_name() == Some(sender.as_str())) {
+        ses.create_email_identity().email_identity(&sender).send().await?;
+        println!("created SES identity {sender}");
     }
     Ok(())
 }
