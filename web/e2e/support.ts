@@ -1,0 +1,262 @@
+// What the journeys share: the environment, a page that fails on a CSP
+// violation, RFC 6238 codes, users made through the API, the operator's
+// grant-admin, the mail the API sent (moto's SES), screenshots and axe.
+import AxeBuilder from '@axe-core/playwright';
+import { APIRequestContext, Page, test as base, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_DIR = process.env['REPO_DIR'] ?? resolve(webDir, '..');
+export const SCREENSHOT_DIR = process.env['SCREENSHOT_DIR'] ?? join(REPO_DIR, '.local', 'screenshots');
+export const DOCS_DIR = join(webDir, 'docs');
+const MOTO_URL = process.env['MOTO_URL'] ?? process.env['AWS_ENDPOINT_URL'] ?? 'http://127.0.0.1:5050';
+const TABLE_NAME = process.env['TABLE_NAME'] ?? 'twofa-local';
+
+/** The page of each test fails it on a CSP violation, an uncaught error or any console error but a failed request. */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const problems = await watch(page);
+    await use(page);
+    expect(problems, 'CSP violations, uncaught errors and console errors').toEqual([]);
+  },
+});
+export { expect };
+
+/** Collects what must not happen on a page (call it for pages of extra contexts too). */
+export async function watch(page: Page): Promise<string[]> {
+  const problems: string[] = [];
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+    });
+  });
+  page.on('console', (message) => {
+    // A 4xx answer logs "Failed to load resource": the app expects those (401 before a refresh, wrong codes).
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      problems.push(message.text());
+    }
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  return problems;
+}
+
+// ---- RFC 6238: SHA1, 6 digits, 30-second steps ----
+
+function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const value = alphabet.indexOf(char);
+    if (value < 0) throw new Error(`not base32: ${char}`);
+    bits += value.toString(2).padStart(5, '0');
+  }
+  const bytes = bits.match(/.{8}/g) ?? [];
+  return Buffer.from(bytes.map((byte) => parseInt(byte, 2)));
+}
+
+export function totp(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, '0');
+}
+
+const lastStep = new Map<string, number>();
+
+/**
+ * A code the API accepts now: a step is accepted once per user, never one
+ * before the last accepted, and within one step of the clock. So the next
+ * code is the earliest step still in the window after the last one used;
+ * when that is ahead of the window, wait for the clock.
+ */
+export async function nextCode(secret: string): Promise<string> {
+  const margin = 3; // seconds for the request to arrive
+  for (;;) {
+    const now = Date.now() / 1000;
+    const earliest = Math.floor((now + margin) / 30) - 1;
+    const latest = Math.floor(now / 30) + 1;
+    const step = Math.max((lastStep.get(secret) ?? -Infinity) + 1, earliest);
+    if (step <= latest) {
+      lastStep.set(secret, step);
+      return totp(secret, step);
+    }
+    const wait = ((step - 1) * 30 - now + 0.5) * 1000;
+    console.log(`waiting ${Math.ceil(wait / 1000)} s for the next TOTP step`);
+    await new Promise((done) => setTimeout(done, wait));
+  }
+}
+
+/** Six digits that are none of the codes the API would accept now. */
+export function wrongCode(secret: string): string {
+  const now = Math.floor(Date.now() / 30_000);
+  const valid = new Set([-2, -1, 0, 1, 2].map((d) => totp(secret, now + d)));
+  for (let n = 123456; ; n = (n + 111111) % 1_000_000) {
+    const code = n.toString().padStart(6, '0');
+    if (!valid.has(code)) return code;
+  }
+}
+
+// ---- users made through the API (same cookies as the browser context) ----
+
+export interface TestUser {
+  email: string;
+  password: string;
+  secret?: string;
+  backupCodes?: string[];
+}
+
+export function newEmail(tag: string): string {
+  return `e2e-${tag}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}@example.com`;
+}
+
+async function ok(response: Awaited<ReturnType<APIRequestContext['post']>>): Promise<unknown> {
+  expect(response.status(), `${response.url()}: ${await response.text()}`).toBeLessThan(300);
+  return response.status() === 204 ? null : response.json();
+}
+
+/**
+ * Registers and signs in a user through the context's request client, whose
+ * cookies are the browser's: the browser is then signed in as that user.
+ */
+export async function createUser(
+  request: APIRequestContext,
+  tag: string,
+  options: { twoFactor?: boolean; signedIn?: boolean } = {},
+): Promise<TestUser> {
+  const user: TestUser = { email: newEmail(tag), password: `pw-${randomBytes(8).toString('hex')}` };
+  const credentials = { email: user.email, password: user.password };
+  await ok(await request.post('/auth/register', { data: credentials }));
+  await ok(await request.post('/auth/login', { data: credentials }));
+  if (options.twoFactor) {
+    const setup = (await ok(await request.post('/auth/2fa/setup'))) as { secret: string };
+    user.secret = setup.secret;
+    const enabled = (await ok(
+      await request.post('/auth/2fa/enable', { data: { code: await nextCode(setup.secret) } }),
+    )) as { backupCodes: string[] };
+    user.backupCodes = enabled.backupCodes;
+  }
+  if (options.signedIn === false) await ok(await request.post('/auth/logout'));
+  return user;
+}
+
+/** The operator's command, as the README has it: make grant-admin with an already built authctl. */
+export function grantAdmin(email: string): void {
+  const authctl = process.env['AUTHCTL_BIN'] ?? findAuthctl();
+  execFileSync('make', ['-s', 'grant-admin', `EMAIL=${email}`, `TABLE=${TABLE_NAME}`], {
+    cwd: REPO_DIR,
+    stdio: 'pipe',
+    env: {
+      ...process.env,
+      AUTHCTL_BIN: authctl,
+      AWS_ENDPOINT_URL: MOTO_URL,
+      AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'testing',
+      AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'testing',
+      AWS_REGION: process.env['AWS_REGION'] ?? 'us-east-1',
+      // authctl mails the user a notice of some commands: the local stack's sender and front end.
+      MAIL_FROM: process.env['MAIL_FROM'] ?? 'no-reply@twofa.example.com',
+      WEB_BASE_URL: process.env['WEB_BASE_URL'] ?? 'http://127.0.0.1:4200',
+    },
+  });
+}
+
+/** AUTHCTL_BIN unset: the debug build in target/<triple>/debug, never a new build. */
+function findAuthctl(): string {
+  const target = join(REPO_DIR, 'target');
+  const triples = existsSync(target) ? readdirSync(target) : [];
+  for (const dir of [...triples.map((t) => join(target, t, 'debug')), join(target, 'debug')]) {
+    if (existsSync(join(dir, 'authctl'))) return join(dir, 'authctl');
+  }
+  throw new Error('Set AUTHCTL_BIN to a built authctl (the tests never build Rust).');
+}
+
+// ---- mail: moto's SES keeps every message the API sent ----
+
+interface SentMail {
+  destinations?: { ToAddresses?: string[] };
+  subject?: string;
+  body?: string;
+}
+
+/** Every mail sent to `email`, oldest first. */
+export async function mailsTo(email: string): Promise<SentMail[]> {
+  const response = await fetch(`${MOTO_URL}/moto-api/data.json`);
+  expect(response.ok, `GET ${MOTO_URL}/moto-api/data.json`).toBe(true);
+  const data = (await response.json()) as { ses?: { Message?: SentMail[] } };
+  return (data.ses?.Message ?? []).filter((mail) => mail.destinations?.ToAddresses?.includes(email));
+}
+
+/**
+ * The links of the mails to `email` that open `path` of the front end, oldest
+ * first, as path and fragment (`/reset-password#token=...`): the mail points
+ * at the configured web base URL, the test opens them on the server under test.
+ */
+export async function mailLinks(email: string, path: string): Promise<string[]> {
+  const links: string[] = [];
+  for (const mail of await mailsTo(email)) {
+    for (const [, href] of (mail.body ?? '').matchAll(/<a\s[^>]*href="([^"]+)"/g)) {
+      const url = new URL(href.replace(/&amp;/g, '&'));
+      if (url.pathname === path) links.push(url.pathname + url.hash);
+    }
+  }
+  return links;
+}
+
+/** The `nth` (1-based) such link, once the mail has arrived. */
+export async function mailLink(email: string, path: string, nth = 1): Promise<string> {
+  let links: string[] = [];
+  await expect
+    .poll(async () => (links = await mailLinks(email, path)).length, {
+      message: `mail ${nth} to ${email} with a link to ${path}`,
+      timeout: 15_000,
+    })
+    .toBeGreaterThanOrEqual(nth);
+  return links[nth - 1];
+}
+
+// ---- the signed-in user's view ----
+
+/** Signs in on the sign-in page (lands on the next page, whatever it is). */
+export async function signIn(page: Page, user: TestUser): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+// ---- evidence ----
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
+  return path;
+}
+
+/**
+ * A screenshot for the README. Written to web/docs only when DOCS_SCREENSHOTS=1
+ * (they show a random test address, so every run would change the committed
+ * files); otherwise beside the other screenshots.
+ */
+export async function docsScreenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env['DOCS_SCREENSHOTS'] === '1' ? DOCS_DIR : SCREENSHOT_DIR;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, dir === DOCS_DIR ? `${name}.png` : `docs-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
+}
+
+/** axe-core on the page as it is now: no serious or critical violation. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  expect(bad, `axe on ${what}`).toEqual([]);
+}

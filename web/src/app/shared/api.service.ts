@@ -1,0 +1,211 @@
+import { HttpClient, HttpContext, HttpContextToken, HttpErrorResponse } from '@angular/common/http';
+import { Injectable, inject, signal } from '@angular/core';
+import { Observable, catchError, finalize, map, of, shareReplay, tap, throwError } from 'rxjs';
+
+// The types of the HTTP contract (API.md). Every route is same-origin
+// (`/auth/...`): the dev server and scripts/serve.mjs proxy it to the API, so
+// the session cookies are first-party and the CSP's connect-src 'self' holds.
+
+export interface User {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  role: 'user' | 'admin';
+  twoFactorEnabled: boolean;
+  aal: 1 | 2;
+}
+
+export interface LoginResult {
+  requires2FA: boolean;
+  requires2FASetup?: boolean;
+  user?: User;
+}
+
+export interface TwoFactorStatus {
+  enabled: boolean;
+  enabledAt: string | null;
+  backupCodesRemaining: number | null;
+}
+
+export interface SetupResult {
+  secret: string;
+  otpauthUrl: string;
+  qrCode: string;
+}
+
+export interface AuditEvent {
+  type: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A request that may go without a session: its 401 is refreshed once, but never sends to sign in. */
+export const OPTIONAL_SESSION = new HttpContextToken<boolean>(() => false);
+
+/** Proof of the second factor: a TOTP code or a backup code, never both. */
+export type SecondFactor = { code: string } | { backupCode: string };
+
+/** An API error as the pages show it: `{error, message}` plus status and Retry-After. */
+export class ApiError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+    readonly retryAfter: number | null,
+  ) {}
+}
+
+/** The request reached no API (status 0) or the proxy said so (502/504). */
+const UNREACHABLE = 'The service cannot be reached. Check your connection and try again.';
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (!(err instanceof HttpErrorResponse)) return new ApiError(0, 'client', String(err), null);
+  const body = typeof err.error === 'object' && err.error !== null ? err.error : {};
+  const retryAfter = parseRetryAfter(err.headers.get('Retry-After'));
+  const code = typeof body.error === 'string' ? body.error : `http_${err.status}`;
+  let message = typeof body.message === 'string' ? body.message : '';
+  if (!message) {
+    message =
+      err.status === 0 || err.status === 502 || err.status === 504
+        ? UNREACHABLE
+        : err.status === 503
+          ? 'The service is busy.'
+          : 'Something went wrong.';
+  }
+  return new ApiError(err.status, code, message, retryAfter);
+}
+
+/** Retry-After is seconds or an HTTP date; either becomes whole seconds from now. */
+function parseRetryAfter(value: string | null): number | null {
+  if (!value) return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : null;
+}
+
+/** The one client of the API: every page talks to the server through here. */
+@Injectable({ providedIn: 'root' })
+export class ApiService {
+  private readonly http = inject(HttpClient);
+
+  /** The signed-in user as last read from the API; null when unknown or signed out. */
+  readonly user = signal<User | null>(null);
+
+  /** How many refreshes succeeded: a 401 to a request sent before the last one needs none. */
+  refreshCount = 0;
+  private refreshing: Observable<void> | null = null;
+
+  register(email: string, password: string) {
+    return this.post<{ id: string; email: string }>('/auth/register', { email, password });
+  }
+
+  login(email: string, password: string) {
+    return this.post<LoginResult>('/auth/login', { email, password }).pipe(
+      tap((result) => this.user.set(result.user ?? null)),
+    );
+  }
+
+  verifyLogin(proof: SecondFactor) {
+    return this.post<{ message: string; user: User }>('/auth/2fa/verify-login', proof).pipe(
+      tap((result) => this.user.set(result.user)),
+    );
+  }
+
+  me() {
+    return this.get<User>('/auth/me').pipe(tap((user) => this.user.set(user)));
+  }
+
+  /**
+   * The user if this browser is signed in, else null: a page that works
+   * signed out too (verify-email) asks this way, so that no answer sends it
+   * to sign in (the session is still refreshed once when it can be).
+   */
+  signedInUser(): Observable<User | null> {
+    return this.get<User>('/auth/me', new HttpContext().set(OPTIONAL_SESSION, true)).pipe(
+      tap((user) => this.user.set(user)),
+      catchError((error: ApiError) => {
+        if (error.status !== 401) return throwError(() => error);
+        this.user.set(null);
+        return of(null);
+      }),
+    );
+  }
+
+  /** The token of a verification mail's link. */
+  verifyEmail(token: string) {
+    return this.post<{ message: string }>('/auth/email/verify', { token });
+  }
+
+  /** A new verification mail; the older link stops working. */
+  resendVerification() {
+    return this.post<{ message: string }>('/auth/email/resend');
+  }
+
+  /** Always 202 for a well-formed address, whether or not an account has it. */
+  forgotPassword(email: string) {
+    return this.post<{ message: string }>('/auth/password/forgot', { email });
+  }
+
+  /** The reset link's token and the new password; with 2FA on, the proof too. */
+  resetPassword(token: string, password: string, proof?: SecondFactor) {
+    return this.post<{ message: string }>('/auth/password/reset', { token, password, ...proof });
+  }
+
+  /** The caller stays signed in (fresh cookies); every other session ends. */
+  changePassword(currentPassword: string, newPassword: string) {
+    return this.post<{ message: string }>('/auth/password/change', { currentPassword, newPassword });
+  }
+
+  twoFactorStatus() {
+    return this.get<TwoFactorStatus>('/auth/2fa/status');
+  }
+
+  startSetup() {
+    return this.post<SetupResult>('/auth/2fa/setup');
+  }
+
+  enable(code: string) {
+    return this.post<{ message: string; backupCodes: string[] }>('/auth/2fa/enable', { code });
+  }
+
+  disable(proof: SecondFactor) {
+    return this.post<{ message: string }>('/auth/2fa/disable', proof);
+  }
+
+  regenerateBackupCodes(code: string) {
+    return this.post<{ backupCodes: string[] }>('/auth/2fa/backup-codes', { code });
+  }
+
+  auditLog() {
+    return this.get<{ events: AuditEvent[] }>('/auth/audit').pipe(map((body) => body.events));
+  }
+
+  logout() {
+    return this.post<void>('/auth/logout').pipe(finalize(() => this.user.set(null)));
+  }
+
+  logoutAll() {
+    return this.post<void>('/auth/logout-all');
+  }
+
+  /** POST /auth/refresh, shared by every caller while one is in flight. */
+  refreshSession(): Observable<void> {
+    this.refreshing ??= this.post<unknown>('/auth/refresh').pipe(
+      map(() => {
+        this.refreshCount++;
+      }),
+      finalize(() => (this.refreshing = null)),
+      shareReplay({ bufferSize: 1, refCount: false }),
+    );
+    return this.refreshing;
+  }
+
+  private get<T>(path: string, context?: HttpContext): Observable<T> {
+    return this.http.get<T>(path, { context }).pipe(catchError((err) => throwError(() => toApiError(err))));
+  }
+
+  private post<T>(path: string, body: object | null = null): Observable<T> {
+    return this.http.post<T>(path, body).pipe(catchError((err) => throwError(() => toApiError(err))));
+  }
+}
