@@ -1,18 +1,23 @@
 # The two commands of the README, and the lifecycle targets around them.
-# Needs only a Rust toolchain and python3: everything else goes into .venv.
+# Needs a Rust toolchain, python3 and Node 20 with npm: the Python tools go
+# into .venv, the web front end's packages into web/node_modules (npm ci,
+# pinned by web/package-lock.json), and the browser tests' Chromium comes from
+# Debian's package (installed here when missing; nothing downloads a browser).
 
 SHELL := /usr/bin/env bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
+WEB_DEPS := web/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa mail
+.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key mail
 
-## make dev: the local stack at http://127.0.0.1:9000 (Ctrl-C stops it)
-dev: $(TOOLS)
+## make dev: the web front end at http://127.0.0.1:4200, the API at http://127.0.0.1:9000 (Ctrl-C stops it)
+dev: $(TOOLS) $(WEB_DEPS)
 	scripts/dev.sh
 
-## make test: fmt, clippy, unit, handler and end-to-end tests
-test: $(TOOLS)
+## make test: fmt, clippy, unit, handler, end-to-end, schema and browser tests, template checks
+test: $(TOOLS) $(WEB_DEPS) $(CHROMIUM)
 	scripts/test.sh
 
 ## make bench: Rust beside the Node tutorial, one table (not part of make test; see BENCHMARKS.md)
@@ -27,14 +32,22 @@ prove-conditions: $(TOOLS)
 build: $(TOOLS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
 
-## make deploy: sam deploy --guided (asks for the stack's parameters; saves them to samconfig.toml)
-deploy: build
+## make deploy: sam deploy --guided (asks for the stack's parameters; saves them to samconfig.toml),
+## then the web front end: built, uploaded to its bucket, CloudFront invalidated; prints its URL
+deploy: build $(WEB_DEPS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --guided
+	cd web && npm run --silent build -- --progress=false
+	$(VENV)/bin/python scripts/deploy_web.py $$($(VENV)/bin/python -c 'import tomllib;print(tomllib.load(open("samconfig.toml","rb"))["default"]["global"]["parameters"]["stack_name"])')
 
 ## make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]: operator commands
 ## (without TABLE: the local stack of `make dev`; with it: that table in AWS)
 grant-admin revoke-admin reset-2fa:
 	scripts/authctl.sh $@ "$(EMAIL)" "$(TABLE)"
+
+## make rotate-signing-key [LEAD=7200] [TABLE=...]: publish the next access-token signing key;
+## it signs after 5 minutes + LEAD seconds (gateways cache key sets up to 2 hours)
+rotate-signing-key:
+	LEAD="$(LEAD)" scripts/authctl.sh $@ "" "$(TABLE)"
 
 ## make mail [N=5]: the newest mail the local stack of `make dev` sent, with its links
 mail: $(TOOLS)
@@ -48,6 +61,14 @@ $(TOOLS): requirements-dev.txt constraints-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium for the browser tests (the machines run as root).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 ## make lock: re-pin everything the tools pull in (after changing requirements-dev.txt)
 lock:
 	rm -rf $(VENV)
@@ -57,4 +78,4 @@ lock:
 	touch $(TOOLS)
 
 clean:
-	rm -rf $(VENV) .local .aws-sam target
+	rm -rf $(VENV) .local .aws-sam target web/node_modules web/dist web/.angular

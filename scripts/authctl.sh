@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]`.
+# `make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]` and
+# `make rotate-signing-key [LEAD=seconds] [TABLE=...]`.
 # Without TABLE: the local stack of `make dev` (moto on 127.0.0.1:5050).
 # With TABLE: that DynamoDB table, with your ordinary AWS credentials
 # (AWS_PROFILE / AWS_REGION or the usual environment variables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command=$1 email=${2:-} table=${3:-}
-if [ -z "$email" ]; then
+if [ -z "$email" ] && [ "$command" != rotate-signing-key ]; then
   echo "usage: make $command EMAIL=user@example.com [TABLE=<deployed table name>]" >&2
   exit 2
 fi
@@ -22,4 +23,8 @@ if [ -z "${AUTHCTL_BIN:-}" ]; then
   cargo build --quiet --workspace --exclude bench --bins
   AUTHCTL_BIN=$BIN/authctl
 fi
-"$AUTHCTL_BIN" --table "$table" "$command" "$email"
+if [ "$command" = rotate-signing-key ]; then
+  "$AUTHCTL_BIN" --table "$table" rotate-signing-key ${LEAD:+--lead "$LEAD"}
+else
+  "$AUTHCTL_BIN" --table "$table" "$command" "$email"
+fi

@@ -31,6 +31,8 @@ CONTRACT = {
     ("POST", "/auth/password/forgot"): "password-forgot",
     ("POST", "/auth/password/reset"): "password-reset",
     ("POST", "/auth/password/change"): "password-change",
+    ("GET", "/.well-known/jwks.json"): "jwks",
+    ("GET", "/.well-known/openid-configuration"): "openid-configuration",
 }
 
 

@@ -10,6 +10,10 @@ unset AWS_PROFILE
 export TABLE_NAME=twofa-local
 export KMS_KEY_ID=alias/twofa-local
 export ISSUER=TwoFA
+# The issuer URL of access tokens is the API's own base URL (deployed, the
+# functions read it from API Gateway's request context); the scripts that
+# serve the API on another port set it to that port.
+export ISSUER_URL=http://127.0.0.1:9000
 # Plain http on loopback: no Secure flag, SameSite=Lax.
 export COOKIE_SECURE=false
 export COOKIE_SAMESITE=Lax

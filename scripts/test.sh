@@ -8,6 +8,7 @@ source scripts/local-env.sh
 
 MOTO_PORT=${TEST_MOTO_PORT:-5150}
 PORT=${TEST_PORT:-9100}
+export ISSUER_URL="http://127.0.0.1:$PORT"
 mkdir -p .local
 WATCH_PID=
 cleanup() {
@@ -24,10 +25,13 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "SAM template: sam validate --lint, cfn-lint, routes against the router and openapi.yaml"
+step "SAM templates (the service, examples/protected-api): sam validate --lint, cfn-lint, no circular reference, routes against the router and openapi.yaml"
 sam validate --lint
 cfn-lint infra/template.yaml
+python scripts/check_template_cycles.py infra/template.yaml
 python scripts/check_routes.py
+sam validate --lint -t examples/protected-api/template.yaml
+cfn-lint examples/protected-api/template.yaml
 
 step "moto on 127.0.0.1:$MOTO_PORT"
 start_moto "$MOTO_PORT" .local/moto-test.log
@@ -56,8 +60,20 @@ step "unit, handler (against moto) and end-to-end (over HTTP) tests"
 E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_LOG_FILE="$PWD/.local/watch-test.log" \
   AUTHCTL_BIN="$PWD/$BIN/authctl" cargo test --workspace --exclude bench --no-fail-fast
 
+step "a verifier nobody here wrote: PyJWT checks an access token from the published keys"
+python scripts/check_jwks.py "http://127.0.0.1:$PORT"
+
 step "schemathesis: openapi.yaml against the running functions"
 scripts/schemathesis.sh "http://127.0.0.1:$PORT"
+
+step "web front end: typecheck, build, browser tests in Chromium against the running API"
+(
+  cd web
+  npm run --silent typecheck
+  npm run --silent build -- --progress=false
+  API_URL="http://127.0.0.1:$PORT" MOTO_URL="$AWS_ENDPOINT_URL" AUTHCTL_BIN="$PWD/../$BIN/authctl" \
+    WEB_PORT="${TEST_WEB_PORT:-4300}" SCREENSHOT_DIR="$PWD/../.local/screenshots" npm run --silent e2e
+)
 
 step "sam build, every function (debug profile, reusing the build above)"
 # `make build` is the release build for deploying (zig, for Amazon Linux's

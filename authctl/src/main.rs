@@ -5,27 +5,50 @@
 //! authctl --table <table-name> grant-admin <email>
 //! authctl --table <table-name> revoke-admin <email>
 //! authctl --table <table-name> reset-2fa <email>
+//! authctl --table <table-name> rotate-signing-key [--lead <seconds>]
 //! ```
+//!
+//! `rotate-signing-key` also needs `KMS_KEY_ID` (the stack's key, which
+//! unwraps the data key that seals the new private key).
 //!
 //! `MAIL_FROM` and `WEB_BASE_URL` (as the stack's parameters) say where the
 //! user's notice of a 2FA reset comes from and where its link leads; `ISSUER`
 //! names the service in it (default `TwoFA`).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use shared::app::Clients;
+use shared::audit::rfc3339;
 use shared::clock::SystemClock;
 use shared::config::MailConfig;
 use shared::domain::Email;
+use shared::keyring::Keyring;
 use shared::mail::Mailer;
-use shared::operator::{self, Command, Outcome};
+use shared::operator::{self, Command, Outcome, rotate_signing_key};
 use shared::repo::Repo;
+use shared::signing_keys::DEFAULT_LEAD_SECS;
 
-const USAGE: &str = "usage: authctl --table <table-name> (grant-admin | revoke-admin | reset-2fa) <email>";
+const USAGE: &str = "usage: authctl --table <table-name> (grant-admin | revoke-admin | reset-2fa) <email>\n       \
+                     authctl --table <table-name> rotate-signing-key [--lead <seconds>]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, table, command, rest @ ..] = args.as_slice()
+        && flag == "--table"
+        && command == "rotate-signing-key"
+    {
+        let lead = match rest {
+            [] => DEFAULT_LEAD_SECS,
+            [flag, seconds] if flag == "--lead" => match seconds.parse() {
+                Ok(seconds) => seconds,
+                Err(_) => return fail(USAGE),
+            },
+            _ => return fail(USAGE),
+        };
+        return rotate(table, lead).await;
+    }
     let (table, command, email) = match args.as_slice() {
         [flag, table, command, email] if flag == "--table" => (table, command, email),
         _ => return fail(USAGE),
@@ -41,7 +64,9 @@ async fn main() -> ExitCode {
     let mail = match (std::env::var("MAIL_FROM"), std::env::var("WEB_BASE_URL")) {
         (Ok(from), Ok(web_base_url)) => MailConfig { from, web_base_url },
         _ => {
-            return fail("set MAIL_FROM and WEB_BASE_URL (the stack's sender and web front end) for the user's notices");
+            return fail(
+                "set MAIL_FROM and WEB_BASE_URL (the stack's sender and web front end) for the user's notices",
+            );
         }
     };
     let issuer = std::env::var("ISSUER").unwrap_or_else(|_| "TwoFA".into());
@@ -61,16 +86,46 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::NoSuchUser) => fail(&format!("no account has the email {}", email.as_str())),
-        Err(err) => {
-            let mut message = format!("failed: {err}");
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            fail(&message)
-        }
+        Err(err) => fail(&chain(&err)),
     }
+}
+
+async fn rotate(table: &str, lead_secs: i64) -> ExitCode {
+    let Ok(kms_key_id) = std::env::var("KMS_KEY_ID") else {
+        return fail("set KMS_KEY_ID to the stack's KMS key (the KeyArn output)");
+    };
+    lambda_http::tracing::init_default_subscriber();
+    let sdk = shared::aws::sdk_config().await;
+    let clients = Clients::new(&sdk);
+    let repo = Repo::new(clients.dynamo, table);
+    let keyring = Keyring::new(clients.kms, repo.clone(), kms_key_id, Arc::new(SystemClock));
+    match rotate_signing_key(&keyring, &repo, &SystemClock, lead_secs).await {
+        Ok(rotation) => {
+            println!(
+                "published {}: it signs access tokens from {}; {} signs until then{}",
+                rotation.published,
+                rfc3339(rotation.signs_from),
+                rotation.signing_now,
+                if rotation.removed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; removed {} (no token they signed is still valid)", rotation.removed.join(", "))
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&chain(&err)),
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut message = format!("failed: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
 }
 
 fn fail(message: &str) -> ExitCode {

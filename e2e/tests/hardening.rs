@@ -149,17 +149,25 @@ async fn no_password_secret_code_or_token_reaches_the_logs() {
     }
 }
 
-/// Tokens made with the local stack's own keys, as the functions would sign
+/// The local stack's own keys, to make tokens as the functions would sign
 /// them, but with chosen lifetimes.
-async fn local_keys() -> &'static shared::keyring::KeySet {
+async fn local_keys() -> (&'static shared::keyring::KeySet, std::sync::Arc<shared::signing_keys::SigningKeys>) {
     let app: &'static shared::App =
         Box::leak(Box::new(shared::App::from_env().await.expect("the local stack's config")));
-    app.keyring.keys().await.expect("the local stack's keys")
+    let keys = app.keyring.keys().await.expect("the local stack's keys");
+    (keys, app.keyring.signing_keys_to_sign().await.expect("the local stack's signing keys"))
 }
 
-fn access_claims(user_id: &str, issuer: &str, iat: i64, version: i64) -> AccessClaims {
+fn access_claims(user_id: &str, issuer_url: &str, iat: i64, version: i64) -> AccessClaims {
     AccessClaims {
-        reg: Registered::new(TokenKind::Access, issuer, user_id, iat, ACCESS_TTL_SECS),
+        reg: Registered {
+            iss: issuer_url.into(),
+            aud: "twofa".into(),
+            sub: user_id.into(),
+            iat,
+            nbf: iat,
+            exp: iat + ACCESS_TTL_SECS,
+        },
         sid: "forged".into(),
         role: Role::User,
         aal: Aal::Two,
@@ -167,6 +175,7 @@ fn access_claims(user_id: &str, issuer: &str, iat: i64, version: i64) -> AccessC
         auth_time: iat,
         ver: version,
         jti: "forged".into(),
+        scope: AccessClaims::scope_of(Aal::Two),
     }
 }
 
@@ -188,22 +197,21 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
     pre.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
     let pre2fa = pre.cookie("twofa_token").unwrap();
 
-    let keys = local_keys().await;
+    let (keys, signing) = local_keys().await;
     let issuer = std::env::var("ISSUER").unwrap();
+    let issuer_url = std::env::var("ISSUER_URL").unwrap();
     let me = browser.get("/auth/me").await.body;
     let (user_id, now) = (me["id"].as_str().unwrap().to_string(), unix_now() as i64);
-    let version = {
-        let claims = tokens::verify::<AccessClaims>(keys, &access, &issuer, now).unwrap();
-        claims.ver
-    };
-    let expired = tokens::sign(keys, &access_claims(&user_id, &issuer, now - ACCESS_TTL_SECS - 1, version));
-    let not_yet = tokens::sign(keys, &access_claims(&user_id, &issuer, now + tokens::CLOCK_SKEW_SECS + 5, version));
-    let other_issuer = tokens::sign(keys, &access_claims(&user_id, "SomeoneElse", now, version));
+    let version = tokens::verify_access(&signing, &access, &issuer_url, "twofa", now).unwrap().ver;
+    let sign = |claims: AccessClaims| tokens::sign_access(keys, &signing, &claims, now).unwrap();
+    let expired = sign(access_claims(&user_id, &issuer_url, now - ACCESS_TTL_SECS - 1, version));
+    let not_yet = sign(access_claims(&user_id, &issuer_url, now + tokens::CLOCK_SKEW_SECS + 5, version));
+    let other_issuer = sign(access_claims(&user_id, "https://someone-else.example", now, version));
     let alg_none = format!(
         "{}.",
-        rewrite_header(&access, r#"{"alg":"none","kid":"k1","typ":"at+jwt"}"#).rsplit_once('.').unwrap().0
+        rewrite_header(&access, r#"{"alg":"none","kid":"s1","typ":"at+jwt"}"#).rsplit_once('.').unwrap().0
     );
-    let wrong_kid = rewrite_header(&access, r#"{"alg":"HS256","kid":"k999","typ":"at+jwt"}"#);
+    let wrong_kid = rewrite_header(&access, r#"{"alg":"RS256","kid":"s999","typ":"at+jwt"}"#);
     let expired_pre2fa = tokens::sign(
         keys,
         &Pre2faClaims {

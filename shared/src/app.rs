@@ -7,14 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::keyring::Keyring;
+use crate::keyring::{KeySet, Keyring};
 use crate::mail::Mailer;
 use crate::repo::Repo;
+use crate::signing_keys::SigningKeys;
 
 /// Built once per container: configuration, AWS clients, the keyring cache, the clock.
 pub struct App {
@@ -52,7 +54,7 @@ impl AsRef<App> for App {
 impl App {
     pub fn new(config: Config, clients: Clients, clock: Arc<dyn Clock>) -> Self {
         let repo = Repo::new(clients.dynamo, config.table_name.clone());
-        let keyring = Keyring::new(clients.kms, repo.clone(), config.kms_key_id.clone());
+        let keyring = Keyring::new(clients.kms, repo.clone(), config.kms_key_id.clone(), clock.clone());
         let mailer = Mailer::new(clients.ses, config.mail.clone(), config.issuer.clone());
         App { config, repo, keyring, mailer, clock }
     }
@@ -67,6 +69,35 @@ impl App {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+
+    /// The issuer URL of access tokens at this request: `ISSUER_URL`, or the
+    /// API's own https base URL, from the domain API Gateway received the
+    /// request on (not a client's header), so the template needs no
+    /// reference from the functions to their own API.
+    pub fn issuer_url(&self, req: &Request) -> Result<String, ApiError> {
+        if let Some(url) = &self.config.issuer_url {
+            return Ok(url.clone());
+        }
+        match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.domain_name.as_ref().map(|d| format!("https://{d}")),
+            _ => None,
+        }
+        .ok_or_else(|| ApiError::internal("ISSUER_URL is not set and the request names no API domain"))
+    }
+
+    /// Everything issuing access tokens takes at this request.
+    pub async fn issuer(&self, req: &Request) -> Result<Issuer<'_>, ApiError> {
+        let keys = self.keyring.keys().await?;
+        let signing = self.keyring.signing_keys_to_sign().await?;
+        Ok(Issuer { keys, signing, url: self.issuer_url(req)? })
+    }
+}
+
+/// The data keys, the signing keys and the issuer URL of one request.
+pub struct Issuer<'a> {
+    pub keys: &'a KeySet,
+    pub signing: Arc<SigningKeys>,
+    pub url: String,
 }
 
 /// Runs a function: logging, the state built once, then every request through

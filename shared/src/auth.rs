@@ -9,7 +9,8 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::http::{bearer_token, cookie};
 use crate::repo::UserRecord;
-use crate::tokens::{self, AccessClaims};
+use crate::signing_keys::SigningKeys;
+use crate::tokens::{self, AccessClaims, TokenError};
 
 /// Whether a route stays open to an admin who has not turned 2FA on yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,14 +35,7 @@ pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<C
     let Some(token) = token else {
         return Err(ApiError::Unauthorized);
     };
-    let keys = app.keyring.keys().await?;
-    let claims = tokens::verify_or::<AccessClaims>(
-        keys,
-        &token,
-        &app.config.issuer,
-        app.now().timestamp(),
-        ApiError::Unauthorized,
-    )?;
+    let claims = access_claims(app, req, &token).await?;
     let user = match app.repo.user(&claims.reg.sub).await? {
         Some(user) if user.version == claims.ver => user,
         _ => return Err(ApiError::Unauthorized),
@@ -50,4 +44,21 @@ pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<C
         return Err(ApiError::MfaRequired);
     }
     Ok(Caller { claims, user })
+}
+
+/// The claims of a valid access token, or `401 unauthorized` whatever the
+/// reason (the reason goes to a debug log). A `kid` this container has not
+/// seen makes it reload the signing keys once (at most every 10 seconds).
+pub async fn access_claims(app: &App, req: &Request, token: &str) -> Result<AccessClaims, ApiError> {
+    let issuer_url = app.issuer_url(req)?;
+    let now = app.now().timestamp();
+    let verify = |signing: &SigningKeys| tokens::verify_access(signing, token, &issuer_url, &app.config.audience, now);
+    let mut result = verify(&*app.keyring.signing_keys(None).await?);
+    if matches!(result, Err(TokenError::UnknownKey)) {
+        result = verify(&*app.keyring.signing_keys(Some(now - 10)).await?);
+    }
+    result.map_err(|reason| {
+        tracing::debug!(%reason, "access token refused");
+        ApiError::Unauthorized
+    })
 }

@@ -9,8 +9,15 @@ pub struct Config {
     pub table_name: String,
     /// `KMS_KEY_ID`: the KMS key (id, ARN or alias) that wraps the data keys.
     pub kms_key_id: String,
-    /// `ISSUER`: the name shown in authenticator apps and the `iss` of every token.
+    /// `ISSUER`: the name shown in authenticator apps and the `iss` of the
+    /// tokens only this service reads (refresh, pre-2FA).
     pub issuer: String,
+    /// `ISSUER_URL`: the `iss` of access tokens and of the OpenID discovery
+    /// document (`https://auth.example.com`). Unset: the API's own https base
+    /// URL, as API Gateway received the request (`https://<domain>`).
+    pub issuer_url: Option<String>,
+    /// `AUDIENCE`: the `aud` of access tokens (default `twofa`).
+    pub audience: String,
     pub cookies: CookiePolicy,
     /// `ALLOWED_ORIGIN`: the web front end's origin (`https://app.example.com`),
     /// whose pages may `POST` here besides the API's own; unset: only the API's own.
@@ -89,6 +96,13 @@ impl Config {
                 });
             }
         };
+        let issuer_url = match lookup("ISSUER_URL").map(|v| v.trim().trim_end_matches('/').to_string()) {
+            None => None,
+            Some(url) if url.is_empty() => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+            Some(_) => return Err(ConfigError::Invalid { name: "ISSUER_URL", why: "an http(s) URL" }),
+        };
+        let audience = lookup("AUDIENCE").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let table_name = required("TABLE_NAME")?;
         let kms_key_id = required("KMS_KEY_ID")?;
         let web_base_url = required("WEB_BASE_URL")?.trim().trim_end_matches('/').to_string();
@@ -96,7 +110,16 @@ impl Config {
             return Err(ConfigError::Invalid { name: "WEB_BASE_URL", why: "an http(s) URL of the web front end" });
         }
         let mail = MailConfig { from: required("MAIL_FROM")?.trim().to_string(), web_base_url };
-        Ok(Config { table_name, kms_key_id, issuer, cookies: CookiePolicy { secure, same_site }, allowed_origin, mail })
+        Ok(Config {
+            table_name,
+            kms_key_id,
+            issuer,
+            issuer_url,
+            audience: audience.unwrap_or_else(|| "twofa".into()),
+            cookies: CookiePolicy { secure, same_site },
+            allowed_origin,
+            mail,
+        })
     }
 }
 

@@ -120,6 +120,14 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Bod
     response
 }
 
+/// A `200` JSON response that caches may keep five minutes: the one exception
+/// to `no-store`, for the public key set and the discovery document.
+pub fn public_json_response<T: Serialize>(body: &T) -> Response<Body> {
+    let mut response = json_response(StatusCode::OK, body);
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
 /// `204 No Content` with `Cache-Control: no-store`.
 pub fn no_content() -> Response<Body> {
     let mut response = Response::new(Body::Empty);
@@ -207,6 +215,8 @@ mod tests {
             table_name: "t".into(),
             kms_key_id: "k".into(),
             issuer: "TwoFA".into(),
+            issuer_url: None,
+            audience: "twofa".into(),
             cookies: crate::config::CookiePolicy { secure, same_site: cookie::SameSite::Lax },
             allowed_origin: allowed.map(str::to_string),
             mail: crate::config::MailConfig { from: "a@b.co".into(), web_base_url: "https://app.example.com".into() },

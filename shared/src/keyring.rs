@@ -1,8 +1,10 @@
 //! Keys without plaintext at rest: a 256-bit data key from KMS `GenerateDataKey`
 //! is stored only KMS-encrypted in the table, unwrapped once per container and
-//! cached. Every working key (one per token kind, one to seal TOTP secrets, one
-//! to hash backup codes) is derived from it with HKDF, and carries its `kid`
-//! so that keys can rotate.
+//! cached. Every working key (one per internal token kind, one to seal secrets,
+//! one to hash backup codes) is derived from it with HKDF, and carries its
+//! `kid` so that keys can rotate. The RSA keys that sign access tokens are
+//! stored sealed under it (`signing_keys`), read with the data keys at a cold
+//! start and reloaded every five minutes after.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +18,12 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, RwLock};
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::repo::{KeyringEntry, Repo};
+use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, SigningKeys, StoredSigningKey};
 use crate::tokens::TokenKind;
 use crate::totp::TotpSecret;
 
@@ -90,16 +94,26 @@ impl KeySet {
     }
 
     /// AES-256-GCM under the current key, the user id as associated data, so a
-    /// ciphertext copied onto another user fails to open. The output names its
-    /// key: `version | kid length | kid | nonce | ciphertext and tag`.
+    /// ciphertext copied onto another user fails to open.
     pub fn seal_totp_secret(&self, user_id: &str, secret: &[u8]) -> Vec<u8> {
+        self.seal(&totp_aad(user_id), secret)
+    }
+
+    /// Opens what [`KeySet::seal_totp_secret`] made for the same user.
+    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<TotpSecret, ApiError> {
+        self.open(&totp_aad(user_id), sealed).map(TotpSecret::from_bytes)
+    }
+
+    /// AES-256-GCM under the current key, bound to `aad` (what the secret is
+    /// and whose). The output names its key:
+    /// `version | kid length | kid | nonce | ciphertext and tag`.
+    pub fn seal(&self, aad: &[u8], secret: &[u8]) -> Vec<u8> {
         let key = self.current();
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).expect("the OS random source works");
-        let aad = totp_aad(user_id);
         let ciphertext = key
             .seal
-            .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: &aad })
+            .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad })
             .expect("AES-GCM encryption of a short secret cannot fail");
         let kid = key.kid.as_bytes();
         let mut out = Vec::with_capacity(2 + kid.len() + NONCE_BYTES + ciphertext.len());
@@ -111,9 +125,9 @@ impl KeySet {
         out
     }
 
-    /// Opens what [`KeySet::seal_totp_secret`] made for the same user.
-    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<TotpSecret, ApiError> {
-        let corrupt = || ApiError::internal("a sealed TOTP secret does not open");
+    /// Opens what [`KeySet::seal`] made with the same `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let corrupt = || ApiError::internal("a sealed secret does not open");
         let (&version, rest) = sealed.split_first().ok_or_else(corrupt)?;
         let (&kid_len, rest) = rest.split_first().ok_or_else(corrupt)?;
         if version != SEALED_VERSION || rest.len() < kid_len as usize + NONCE_BYTES {
@@ -124,11 +138,7 @@ impl KeySet {
         let kid = std::str::from_utf8(kid).map_err(|_| corrupt())?;
         let key = self.get(kid).ok_or_else(corrupt)?;
         let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| corrupt())?;
-        let aad = totp_aad(user_id);
-        key.seal
-            .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: &aad })
-            .map(TotpSecret::from_bytes)
-            .map_err(|_| corrupt())
+        key.seal.decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad }).map_err(|_| corrupt())
     }
 
     /// The stored form of a backup code: `kid:` and a keyed HMAC-SHA256 of the
@@ -161,27 +171,84 @@ fn kid_number(kid: &str) -> u64 {
     kid.strip_prefix('k').and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// Loads (or, the first time ever, creates) the data keys, once per container.
+/// Loads (or, the first time ever, creates) the data keys, once per
+/// container; and keeps the signing keys, reloaded when five minutes old.
 pub struct Keyring {
     kms: aws_sdk_kms::Client,
     repo: Repo,
     kms_key_id: String,
+    clock: Arc<dyn Clock>,
     keys: OnceCell<KeySet>,
+    /// The signing keys and when they were read (unix seconds).
+    signing: RwLock<Option<(i64, Arc<SigningKeys>)>>,
 }
 
 impl Keyring {
-    pub fn new(kms: aws_sdk_kms::Client, repo: Repo, kms_key_id: String) -> Self {
-        Keyring { kms, repo, kms_key_id, keys: OnceCell::new() }
+    pub fn new(kms: aws_sdk_kms::Client, repo: Repo, kms_key_id: String, clock: Arc<dyn Clock>) -> Self {
+        Keyring { kms, repo, kms_key_id, clock, keys: OnceCell::new(), signing: RwLock::new(None) }
     }
 
-    /// The unwrapped keys. The first call per container reads the table and
-    /// calls KMS; later calls cost nothing. A failure is retried next request.
+    /// The unwrapped data keys. The first call per container reads the table
+    /// and calls KMS; later calls cost nothing. A failure is retried next request.
     pub async fn keys(&self) -> Result<&KeySet, ApiError> {
         self.keys.get_or_try_init(|| self.load()).await
     }
 
+    /// The published signing keys (public parts; private ones still sealed),
+    /// no older than [`KEY_SET_MAX_AGE_SECS`]: a reload is one Query and no
+    /// KMS call. A failed reload keeps the last set. `fresher_than`: reload if
+    /// the set was read before it (a verifier meeting an unknown `kid`).
+    pub async fn signing_keys(&self, fresher_than: Option<i64>) -> Result<Arc<SigningKeys>, ApiError> {
+        let now = self.clock.now().timestamp();
+        let oldest = fresher_than.unwrap_or(now - KEY_SET_MAX_AGE_SECS);
+        let cached = self.signing.read().await.clone();
+        match cached {
+            Some((read_at, keys)) if read_at > oldest => Ok(keys),
+            cached => match self.repo.keyring_items().await {
+                Ok((_, stored)) => Ok(self.remember(now, SigningKeys::new(stored)?).await),
+                Err(err) => match cached {
+                    Some((_, keys)) if !keys.is_empty() => {
+                        tracing::warn!(error = %err, "signing keys not reloaded: the last set stays in use");
+                        Ok(keys)
+                    }
+                    _ => Err(err),
+                },
+            },
+        }
+    }
+
+    /// The signing keys, with a key to sign with: the very first one of a
+    /// deployment is made here (it signs at once: no verifier can have cached
+    /// a key set without it), by a conditional put that one container wins.
+    pub async fn signing_keys_to_sign(&self) -> Result<Arc<SigningKeys>, ApiError> {
+        let keys = self.keys().await?;
+        let signing = self.signing_keys(None).await?;
+        let now = self.clock.now().timestamp();
+        if signing.signer(now).is_some() {
+            return Ok(signing);
+        }
+        let first = StoredSigningKey::generate(keys, &signing.next_kid(), now, now)?;
+        if self.repo.add_signing_key(&first).await? {
+            tracing::info!(kid = first.kid, "created the first signing key");
+        }
+        let (_, stored) = self.repo.keyring_items().await?;
+        let signing = self.remember(now, SigningKeys::new(stored)?).await;
+        if signing.signer(now).is_none() {
+            return Err(ApiError::internal("no signing key is active"));
+        }
+        Ok(signing)
+    }
+
+    /// Keeps a set read at `now`; an empty one is not kept, so that the first
+    /// key is seen as soon as it exists.
+    async fn remember(&self, now: i64, keys: SigningKeys) -> Arc<SigningKeys> {
+        let keys = Arc::new(keys);
+        *self.signing.write().await = (!keys.is_empty()).then(|| (now, keys.clone()));
+        keys
+    }
+
     async fn load(&self) -> Result<KeySet, ApiError> {
-        let mut entries = self.repo.keyring_entries().await?;
+        let (mut entries, signing) = self.repo.keyring_items().await?;
         if entries.is_empty() {
             entries = vec![self.create_first_key().await?];
         }
@@ -189,7 +256,9 @@ impl Keyring {
         for entry in entries {
             keys.push(self.unwrap(&entry).await?);
         }
-        tracing::info!(keys = keys.len(), "keyring loaded");
+        tracing::info!(keys = keys.len(), signing_keys = signing.len(), "keyring loaded");
+        // The same read holds the signing keys: no second Query at a cold start.
+        self.remember(self.clock.now().timestamp(), SigningKeys::new(signing)?).await;
         Ok(KeySet::new(keys).expect("at least one key"))
     }
 
@@ -214,8 +283,9 @@ impl Keyring {
             return Ok(entry);
         }
         self.repo
-            .keyring_entries()
+            .keyring_items()
             .await?
+            .0
             .into_iter()
             .find(|e| e.kid == kid)
             .ok_or_else(|| ApiError::internal("the keyring entry vanished"))

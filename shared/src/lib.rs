@@ -21,6 +21,7 @@ pub mod password;
 pub mod repo;
 pub mod second_factor;
 pub mod session;
+pub mod signing_keys;
 pub mod tokens;
 pub mod totp;
 pub mod views;

@@ -1,6 +1,6 @@
 //! What an operator does with AWS credentials, never through the public API:
-//! grant or revoke the admin role, and reset 2FA for a user who lost every
-//! factor. Each ends all of the user's sessions and leaves an audit event
+//! grant or revoke the admin role, reset 2FA for a user who lost every
+//! factor, and rotate the key that signs access tokens. Each ends all of the user's sessions and leaves an audit event
 //! (with no IP or user agent); a 2FA reset also mails the user a notice.
 
 use crate::audit::EventKind;
@@ -8,8 +8,10 @@ use crate::clock::Clock;
 use crate::domain::{Email, Role};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::repo::{Repo, Write, writes};
+use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, StoredSigningKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -46,4 +48,53 @@ pub async fn run(
     repo.commit(change).await?;
     mailer.notify(&user.email, &[event], now_millis, &ClientInfo::default(), None).await;
     Ok(Outcome::Done { user_id: user.id })
+}
+
+/// What a signing-key rotation did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// The new key, published now.
+    pub published: String,
+    /// When it starts to sign (unix seconds).
+    pub signs_from: i64,
+    /// The key that signs until then.
+    pub signing_now: String,
+    /// Keys no verifier needs any more, removed from the table.
+    pub removed: Vec<String>,
+}
+
+/// Publishes the next signing key. It signs only once every container has
+/// read it (their key sets are at most five minutes old) and `lead_secs`
+/// more have passed (API Gateway caches a key set for up to two hours), so
+/// that no verifier meets a token whose key it has not seen. The key it
+/// replaces stays published until its last token has expired; keys past that
+/// are removed. One rotation at a time.
+pub async fn rotate_signing_key(
+    keyring: &Keyring,
+    repo: &Repo,
+    clock: &dyn Clock,
+    lead_secs: i64,
+) -> Result<KeyRotation, ApiError> {
+    let keys = keyring.keys().await?;
+    keyring.signing_keys_to_sign().await?;
+    let now = clock.now().timestamp();
+    let signing = keyring.signing_keys(Some(now)).await?;
+    let current = signing.signer(now).map(|key| key.kid().to_string()).unwrap_or_default();
+    if let Some(pending) = signing.pending(now) {
+        return Err(ApiError::invalid_request(format!(
+            "a rotation is under way: {} signs from {}",
+            pending.kid(),
+            crate::audit::rfc3339(pending.stored.active_from)
+        )));
+    }
+    let signs_from = now + KEY_SET_MAX_AGE_SECS + lead_secs;
+    let next = StoredSigningKey::generate(keys, &signing.next_kid(), now, signs_from)?;
+    if !repo.add_signing_key(&next).await? {
+        return Err(ApiError::invalid_request("another rotation stored a key at the same moment"));
+    }
+    let removed = signing.unpublished(now);
+    for kid in &removed {
+        repo.delete_signing_key(kid).await?;
+    }
+    Ok(KeyRotation { published: next.kid, signs_from, signing_now: current, removed })
 }

@@ -1,8 +1,9 @@
 //! Issuing sessions: a session item, an access token and a refresh token.
 
-use crate::app::App;
+use crate::app::{App, Issuer};
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
 use crate::domain::{Aal, Role, SecondFactor, amr};
+use crate::error::ApiError;
 use crate::keyring::KeySet;
 use crate::repo::{SessionRecord, Write, writes};
 use crate::tokens::{
@@ -29,7 +30,13 @@ impl NewSession {
     /// A session after a password (`second` = `None`, aal 1) or after a
     /// password and a second factor (aal 2). `auth_time` is when the
     /// credentials were last checked.
-    pub fn issue(app: &App, keys: &KeySet, subject: Subject<'_>, second: Option<SecondFactor>, auth_time: i64) -> Self {
+    pub fn issue(
+        app: &App,
+        issuer: &Issuer<'_>,
+        subject: Subject<'_>,
+        second: Option<SecondFactor>,
+        auth_time: i64,
+    ) -> Result<Self, ApiError> {
         let now = app.now().timestamp();
         let record = SessionRecord {
             user_id: subject.user_id.to_string(),
@@ -43,11 +50,11 @@ impl NewSession {
             auth_time,
             expires_at: now + REFRESH_TTL_SECS,
         };
-        NewSession {
-            access_token: access_token(app, keys, &record, subject.role, subject.version, now),
-            refresh_token: refresh_token(app, keys, &record, subject.version),
+        Ok(NewSession {
+            access_token: access_token(app, issuer, &record, subject.role, subject.version, now)?,
+            refresh_token: refresh_token(app, issuer.keys, &record, subject.version),
             record,
-        }
+        })
     }
 
     pub fn write(&self) -> Write {
@@ -65,21 +72,35 @@ impl NewSession {
     }
 }
 
-/// A fresh access token for a session.
-pub fn access_token(app: &App, keys: &KeySet, session: &SessionRecord, role: Role, version: i64, now: i64) -> String {
-    tokens::sign(
-        keys,
-        &AccessClaims {
-            reg: Registered::new(TokenKind::Access, &app.config.issuer, &session.user_id, now, ACCESS_TTL_SECS),
-            sid: session.session_id.clone(),
-            role,
-            aal: session.aal,
-            amr: session.amr.clone(),
-            auth_time: session.auth_time,
-            ver: version,
-            jti: random_id(),
+/// A fresh access token for a session (RS256, the issuer URL and audience of
+/// this deployment, a unique `jti`, the session's assurance as `scope`).
+pub fn access_token(
+    app: &App,
+    issuer: &Issuer<'_>,
+    session: &SessionRecord,
+    role: Role,
+    version: i64,
+    now: i64,
+) -> Result<String, ApiError> {
+    let claims = AccessClaims {
+        reg: Registered {
+            iss: issuer.url.clone(),
+            aud: app.config.audience.clone(),
+            sub: session.user_id.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + ACCESS_TTL_SECS,
         },
-    )
+        sid: session.session_id.clone(),
+        role,
+        aal: session.aal,
+        amr: session.amr.clone(),
+        auth_time: session.auth_time,
+        ver: version,
+        jti: random_id(),
+        scope: AccessClaims::scope_of(session.aal),
+    };
+    tokens::sign_access(issuer.keys, &issuer.signing, &claims, now)
 }
 
 /// The session's current refresh token. Signing is deterministic, so the same

@@ -201,6 +201,8 @@ impl TestEnv {
             kms_key_id: key_id,
             issuer: "TwoFA Test".to_string(),
             cookies,
+            issuer_url: Some(ISSUER_URL.to_string()),
+            audience: "twofa".to_string(),
             allowed_origin: Some(FRONT_END_ORIGIN.to_string()),
             mail: MailConfig { from: MAIL_FROM.to_string(), web_base_url: FRONT_END_ORIGIN.to_string() },
         };
@@ -239,7 +241,7 @@ impl TestEnv {
 
     /// The plaintext of the first data key, unwrapped with KMS as a container would.
     pub async fn data_key_plaintext(&self) -> Vec<u8> {
-        let entry = self.app.repo.keyring_entries().await.unwrap().remove(0);
+        let entry = self.app.repo.keyring_items().await.unwrap().0.remove(0);
         let out = self
             .inspect
             .kms
@@ -262,6 +264,9 @@ impl TestEnv {
 
 /// The web front end's origin in the test configuration (the `origin` of the sample events).
 pub const FRONT_END_ORIGIN: &str = "https://app.example.com";
+
+/// The issuer URL of access tokens in the test configuration.
+pub const ISSUER_URL: &str = "https://auth.test.example";
 
 /// The sender of the test configuration's mail (an SES identity in moto).
 pub const MAIL_FROM: &str = "no-reply@twofa.example.com";
@@ -442,7 +447,9 @@ impl TestEnv {
         self.app.now().timestamp() as u64
     }
 
+    /// The data keys, loaded as a warm container has them (and a signing key, made if none is yet).
     pub async fn keys(&self) -> &KeySet {
+        self.app.keyring.signing_keys_to_sign().await.expect("signing keys");
         self.app.keyring.keys().await.expect("keyring")
     }
 
@@ -494,9 +501,10 @@ impl TestEnv {
 
     /// A committed session for `user`, as login or verify-login would open it.
     pub async fn sign_in(&self, user: &UserRecord, second: Option<SecondFactor>) -> NewSession {
-        let keys = self.keys().await;
+        let issuer = self.app.issuer(&event("me").request()).await.expect("keys to issue with");
         let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
-        let session = NewSession::issue(&self.app, keys, subject, second, self.app.now().timestamp());
+        let session =
+            NewSession::issue(&self.app, &issuer, subject, second, self.app.now().timestamp()).expect("a session");
         self.app.repo.commit(vec![session.write()]).await.expect("session");
         session
     }
@@ -515,8 +523,7 @@ impl TestEnv {
 
     /// The claims of an access token the functions issued (panics if it is not valid now).
     pub async fn access_claims(&self, token: &str) -> shared::tokens::AccessClaims {
-        let now = self.app.now().timestamp();
-        shared::tokens::verify(self.keys().await, token, &self.app.config.issuer, now).expect("a valid access token")
+        shared::auth::access_claims(&self.app, &event("me").request(), token).await.expect("a valid access token")
     }
 
     /// The code an authenticator app shows now.

@@ -1,8 +1,7 @@
 //! The keyring against moto: racing cold containers agree on one data key.
 
 use shared::App;
-use shared::domain::{Aal, Role};
-use shared::tokens::{self, ACCESS_TTL_SECS, AccessClaims, Registered, TokenKind};
+use shared::tokens::{self, PRE2FA_TTL_SECS, Pre2faClaims, Registered, TokenKind};
 use testkit::TestEnv;
 
 #[tokio::test]
@@ -12,23 +11,30 @@ async fn cold_containers_racing_to_create_the_first_key_end_up_with_the_same_one
     let loaded = futures::future::join_all(containers.iter().map(|app| app.keyring.keys())).await;
     let keys: Vec<_> = loaded.into_iter().map(|k| k.expect("keyring loads")).collect();
 
-    assert_eq!(env.app.repo.keyring_entries().await.unwrap().len(), 1, "exactly one data key was stored");
+    assert_eq!(env.app.repo.keyring_items().await.unwrap().0.len(), 1, "exactly one data key was stored");
     let now = env.app.now().timestamp();
-    let claims = AccessClaims {
-        reg: Registered::new(TokenKind::Access, &env.app.config.issuer, "u", now, ACCESS_TTL_SECS),
-        sid: "s".into(),
-        role: Role::User,
-        aal: Aal::One,
-        amr: vec!["pwd".into()],
-        auth_time: now,
+    let claims = Pre2faClaims {
+        reg: Registered::new(TokenKind::Pre2fa, &env.app.config.issuer, "u", now, PRE2FA_TTL_SECS),
+        jti: "n".into(),
         ver: 1,
-        jti: "a".into(),
     };
     let token = tokens::sign(keys[0], &claims);
     for other in &keys {
         assert_eq!(other.current().kid, "k1");
-        assert!(tokens::verify::<AccessClaims>(other, &token, &env.app.config.issuer, now).is_ok());
+        assert!(tokens::verify::<Pre2faClaims>(other, &token, &env.app.config.issuer, now).is_ok());
     }
+}
+
+#[tokio::test]
+async fn cold_containers_racing_to_create_the_first_signing_key_sign_with_the_same_one() {
+    let env = TestEnv::new().await;
+    env.keys().await;
+    let containers: Vec<App> = (0..6).map(|_| env.cold_container()).collect();
+    let signing = futures::future::join_all(containers.iter().map(|app| app.keyring.signing_keys_to_sign())).await;
+    let now = env.app.now().timestamp();
+    let kids: Vec<String> = signing.into_iter().map(|s| s.unwrap().signer(now).unwrap().kid().to_string()).collect();
+    assert_eq!(kids, vec!["s1"; 6]);
+    assert_eq!(env.app.repo.keyring_items().await.unwrap().1.len(), 1, "exactly one signing key was stored");
 }
 
 #[tokio::test]

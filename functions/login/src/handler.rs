@@ -36,7 +36,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     if account.twofa_enabled {
         second_factor_next(app, account, &client).await
     } else {
-        open_session(app, account, &client).await
+        open_session(app, &req, account, &client).await
     }
 }
 
@@ -59,11 +59,16 @@ async fn second_factor_next(
 }
 
 /// 2FA is off: an aal-1 session, in one transaction with the counter reset and the event.
-async fn open_session(app: &App, account: &LoginAccount, client: &ClientInfo) -> Result<Response<Body>, ApiError> {
-    let keys = app.keyring.keys().await?;
+async fn open_session(
+    app: &App,
+    req: &Request,
+    account: &LoginAccount,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
+    let issuer = app.issuer(req).await?;
     let now = app.now();
     let subject = Subject { user_id: &account.user_id, role: account.role, version: account.version };
-    let session = NewSession::issue(app, keys, subject, None, now.timestamp());
+    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp())?;
     let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
     app.repo.commit(commit).await?;

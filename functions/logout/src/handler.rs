@@ -4,43 +4,43 @@
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::EventKind;
+use shared::auth::access_claims;
 use shared::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 use shared::error::ApiError;
 use shared::http::{ClientInfo, bearer_token, cookie, no_content, with_cookies};
-use shared::keyring::KeySet;
 use shared::repo::{Write, writes};
-use shared::tokens::{self, AccessClaims, RefreshClaims};
+use shared::tokens::{self, RefreshClaims};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let refresh = cookie(&req, REFRESH_COOKIE);
     let access = bearer_token(&req).map(str::to_string).or_else(|| cookie(&req, ACCESS_COOKIE));
-    if refresh.is_some() || access.is_some() {
-        let keys = app.keyring.keys().await?;
-        if let Some((user_id, session_id)) = session_of(app, keys, refresh.as_deref(), access.as_deref()) {
-            let mut end: Vec<Write> = vec![writes::delete_session(&user_id, &session_id)];
-            end.extend(writes::audit(
-                &user_id,
-                &[EventKind::Logout],
-                app.now().timestamp_millis(),
-                &ClientInfo::of(&req),
-            ));
-            app.repo.commit(end).await?;
-        }
+    if let Some((user_id, session_id)) = session_of(app, &req, refresh.as_deref(), access.as_deref()).await? {
+        let mut end: Vec<Write> = vec![writes::delete_session(&user_id, &session_id)];
+        end.extend(writes::audit(&user_id, &[EventKind::Logout], app.now().timestamp_millis(), &ClientInfo::of(&req)));
+        app.repo.commit(end).await?;
     }
     Ok(with_cookies(no_content(), app.config.cookies.clear_all()))
 }
 
 /// The session to end: the refresh token's, or else the access token's `sid`.
-fn session_of(app: &App, keys: &KeySet, refresh: Option<&str>, access: Option<&str>) -> Option<(String, String)> {
-    let (issuer, now) = (&app.config.issuer, app.now().timestamp());
-    refresh
-        .and_then(|token| tokens::verify::<RefreshClaims>(keys, token, issuer, now).ok())
-        .map(|claims| (claims.reg.sub, claims.sid))
-        .or_else(|| {
-            access
-                .and_then(|token| tokens::verify::<AccessClaims>(keys, token, issuer, now).ok())
-                .map(|claims| (claims.reg.sub, claims.sid))
-        })
+async fn session_of(
+    app: &App,
+    req: &Request,
+    refresh: Option<&str>,
+    access: Option<&str>,
+) -> Result<Option<(String, String)>, ApiError> {
+    if let Some(token) = refresh {
+        let keys = app.keyring.keys().await?;
+        if let Ok(claims) = tokens::verify::<RefreshClaims>(keys, token, &app.config.issuer, app.now().timestamp()) {
+            return Ok(Some((claims.reg.sub, claims.sid)));
+        }
+    }
+    let Some(token) = access else { return Ok(None) };
+    match access_claims(app, req, token).await {
+        Ok(claims) => Ok(Some((claims.reg.sub, claims.sid))),
+        Err(ApiError::Unauthorized) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 #[cfg(test)]

@@ -42,10 +42,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
     let password_hash = password::hash(&new_password).await?;
     let now = app.now();
-    let keys = app.keyring.keys().await?;
+    let issuer = app.issuer(&req).await?;
     // Every other session ends with the version bump; the caller's new one carries the new version.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, keys, subject, second_factor_of(&caller.claims.amr), now.timestamp());
+    let session = NewSession::issue(app, &issuer, subject, second_factor_of(&caller.claims.amr), now.timestamp())?;
     let events = [EventKind::PasswordChanged];
     let mut commit: Vec<Write> = writes::change_password(user, &password_hash).into();
     commit.push(session.write());

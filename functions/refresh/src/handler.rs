@@ -41,9 +41,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Rotation::Gone => return Err(ApiError::Unauthorized),
     };
 
+    let issuer = app.issuer(&req).await?;
     let policy = &app.config.cookies;
     let cookies = [
-        policy.set(ACCESS_COOKIE, &access_token(app, keys, &session, user.role, user.version, now)),
+        policy.set(ACCESS_COOKIE, &access_token(app, &issuer, &session, user.role, user.version, now)?),
         policy.set(REFRESH_COOKIE, &refresh_token(app, keys, &session, user.version)),
     ];
     Ok(with_cookies(json_response(StatusCode::OK, &json!({ "message": "refreshed" })), cookies))

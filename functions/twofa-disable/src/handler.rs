@@ -27,8 +27,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     }
 
     let client = ClientInfo::of(&req);
-    let keys = app.keyring.keys().await?;
-    let (user, proof) = prove(app, keys, &caller.user, &typed, &client).await?;
+    let issuer = app.issuer(&req).await?;
+    let (user, proof) = prove(app, issuer.keys, &caller.user, &typed, &client).await?;
     let now = app.now();
 
     let events: &[EventKind] = match proof {
@@ -36,7 +36,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Proof::Step(_) => &[EventKind::TwofaDisabled],
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, keys, subject, None, now.timestamp());
+    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp())?;
     let mut commit: Vec<Write> = writes::disable_twofa(&user, &proof).into();
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));

@@ -42,7 +42,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     }
     let now = app.now();
     let pending = user.pending.as_ref().filter(|p| p.expires_at > now.timestamp()).ok_or(ApiError::SetupExpired)?;
-    let keys = app.keyring.keys().await?;
+    let issuer = app.issuer(&req).await?;
+    let keys = issuer.keys;
     let secret = keys.open_totp_secret(&user.id, &pending.sealed_secret)?;
     if let Some(sent) = body.secret {
         let matches = TotpSecret::from_base32(&sent).is_some_and(|s| s.bytes().ct_eq(secret.bytes()).into());
@@ -58,7 +59,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let backup_codes = BackupCodeSet::generate(keys, &user.id);
     // Every other session ends with the version bump; the caller's new one carries the new version.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, keys, subject, Some(SecondFactor::Totp), now.timestamp());
+    let session = NewSession::issue(app, &issuer, subject, Some(SecondFactor::Totp), now.timestamp())?;
     let mut commit: Vec<Write> =
         writes::enable_twofa(user, &pending.sealed_secret, step, &backup_codes.hashes, now.timestamp()).into();
     commit.push(session.write());

@@ -55,7 +55,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Proof::BackupHash(_) => (SecondFactor::BackupCode, EventKind::BackupCodeUsed),
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
-    let session = NewSession::issue(app, keys, subject, Some(factor), now.timestamp());
+    let session = NewSession::issue(app, &app.issuer(&req).await?, subject, Some(factor), now.timestamp())?;
     let spend = Pre2faSpend { nonce: &claims.jti, expires_at: claims.reg.exp, now: now.timestamp() };
     let commit: Vec<Write> = vec![writes::accept_code(&user, &proof, Some(spend)), session.write()]
         .into_iter()

@@ -9,6 +9,7 @@
 //! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
 //! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
 //! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
+//! | `KEYRING` | `SIGNKEY#<kid>` | an RSA signing key: public parts, the private key sealed under a data key, when it was published and signs from |
 
 mod items;
 mod records;
@@ -28,6 +29,7 @@ pub use records::*;
 pub use writes::Write;
 
 use crate::error::ApiError;
+use crate::signing_keys::StoredSigningKey;
 
 /// A failed-attempt limit: at most `max` failures within `window_secs` of the first.
 #[derive(Debug, Clone, Copy)]
@@ -374,8 +376,9 @@ impl Repo {
             .collect()
     }
 
-    /// Every data key of the keyring, wrapped.
-    pub async fn keyring_entries(&self) -> Result<Vec<KeyringEntry>, ApiError> {
+    /// Every item of the keyring: the wrapped data keys and the signing keys
+    /// (one Query of its partition, strongly consistent).
+    pub async fn keyring_items(&self) -> Result<(Vec<KeyringEntry>, Vec<StoredSigningKey>), ApiError> {
         let out = self
             .client
             .query()
@@ -386,16 +389,45 @@ impl Repo {
             .send()
             .await
             .map_err(ApiError::aws)?;
-        out.items.unwrap_or_default().iter().map(KeyringEntry::from_item).collect()
+        let (mut data_keys, mut signing_keys) = (Vec::new(), Vec::new());
+        for item in out.items.unwrap_or_default() {
+            if item.str("sk")?.starts_with(keys::SIGNING_KEY_PREFIX) {
+                signing_keys.push(records::signing_key_from_item(&item)?);
+            } else {
+                data_keys.push(KeyringEntry::from_item(&item)?);
+            }
+        }
+        Ok((data_keys, signing_keys))
     }
 
     /// Adds a wrapped data key unless one with its kid exists; `false` if it did.
     pub async fn add_keyring_entry(&self, entry: &KeyringEntry) -> Result<bool, ApiError> {
+        self.put_new(entry.to_item()).await
+    }
+
+    /// Adds a signing key unless one with its kid exists; `false` if it did.
+    pub async fn add_signing_key(&self, key: &StoredSigningKey) -> Result<bool, ApiError> {
+        self.put_new(records::signing_key_item(key)).await
+    }
+
+    /// Removes a signing key no verifier needs any more.
+    pub async fn delete_signing_key(&self, kid: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::signing_key(kid)))
+            .send()
+            .await
+            .map_err(ApiError::aws)?;
+        Ok(())
+    }
+
+    async fn put_new(&self, item: Item) -> Result<bool, ApiError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(entry.to_item()))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -488,5 +520,11 @@ pub mod keys {
 
     pub fn keyring(kid: &str) -> Item {
         key(KEYRING_PK.into(), format!("KEY#{kid}"))
+    }
+
+    pub const SIGNING_KEY_PREFIX: &str = "SIGNKEY#";
+
+    pub fn signing_key(kid: &str) -> Item {
+        key(KEYRING_PK.into(), format!("{SIGNING_KEY_PREFIX}{kid}"))
     }
 }

@@ -9,6 +9,7 @@ use super::keys;
 use crate::audit::EventKind;
 use crate::domain::{Aal, Email, Role};
 use crate::error::ApiError;
+use crate::signing_keys::StoredSigningKey;
 use crate::tokens::{REFRESH_TTL_SECS, SESSION_MAX_SECS};
 
 /// A user's profile item.
@@ -331,4 +332,32 @@ impl KeyringEntry {
         ]));
         item
     }
+}
+
+/// A signing key's item: its public parts, the sealed private key and its times.
+pub(crate) fn signing_key_item(key: &StoredSigningKey) -> Item {
+    let mut item = keys::signing_key(&key.kid);
+    item.extend([
+        ("kid".to_string(), s(&key.kid)),
+        ("n".to_string(), s(&key.n)),
+        ("e".to_string(), s(&key.e)),
+        ("sealedPrivateKey".to_string(), b(key.sealed_private_key.clone())),
+        ("publishedAt".to_string(), n(key.published_at)),
+        ("activeFrom".to_string(), n(key.active_from)),
+    ]);
+    item
+}
+
+pub(crate) fn signing_key_from_item(item: &Item) -> Result<StoredSigningKey, ApiError> {
+    Ok(StoredSigningKey {
+        kid: item.str("kid")?.to_string(),
+        n: item.str("n")?.to_string(),
+        e: item.str("e")?.to_string(),
+        sealed_private_key: item
+            .opt_bytes("sealedPrivateKey")?
+            .ok_or_else(|| ApiError::internal("signing key without its private key"))?
+            .to_vec(),
+        published_at: item.num("publishedAt")?,
+        active_from: item.num("activeFrom")?,
+    })
 }
