@@ -462,6 +462,15 @@ impl TestEnv {
         self.register_with_token(email).await.0
     }
 
+    /// Makes `user` an admin as `make grant-admin` does (every session ends); returns the profile after.
+    pub async fn grant_admin(&self, user: &UserRecord) -> UserRecord {
+        let command = shared::operator::Command::GrantAdmin;
+        shared::operator::run(&self.app.repo, &self.app.mailer, self.clock.as_ref(), command, &user.email)
+            .await
+            .expect("grant admin");
+        self.user(&user.id).await
+    }
+
     /// [`TestEnv::register`], and the token its verification mail would carry.
     pub async fn register_with_token(&self, email: &str) -> (UserRecord, shared::mail::token::MailToken) {
         let email = Email::parse(email).unwrap();

@@ -78,18 +78,8 @@ mod tests {
     async fn an_admin_without_2fa_may_read_the_log() {
         let env = TestEnv::new().await;
         let user = env.register("boss@example.com").await;
-        let email = shared::domain::Email::parse("boss@example.com").unwrap();
         env.clock.advance(Duration::seconds(1));
-        shared::operator::run(
-            &env.app.repo,
-            &env.app.mailer,
-            env.clock.as_ref(),
-            shared::operator::Command::GrantAdmin,
-            &email,
-        )
-        .await
-        .unwrap();
-        let admin = env.user(&user.id).await;
+        let admin = env.grant_admin(&user).await;
         let session = env.sign_in(&admin, None).await;
         let reply = call(&env, handle, event("audit").cookie("access_token", &session.access_token).request()).await;
         assert_eq!(reply.status(), 200);

@@ -213,18 +213,7 @@ mod tests {
     #[tokio::test]
     async fn an_admin_without_the_second_factor_is_passed_on_as_a_user() {
         let env = TestEnv::new().await;
-        let user = env.register("boss@example.com").await;
-        let email = shared::domain::Email::parse("boss@example.com").unwrap();
-        shared::operator::run(
-            &env.app.repo,
-            &env.app.mailer,
-            env.clock.as_ref(),
-            shared::operator::Command::GrantAdmin,
-            &email,
-        )
-        .await
-        .unwrap();
-        let admin = env.user(&user.id).await;
+        let admin = env.grant_admin(&env.register("boss@example.com").await).await;
         let aal1 = env.sign_in(&admin, None).await;
         assert_eq!(decide(&env, "GET /hello", Some(&aal1.access_token), None).await.context.role, "user");
         let aal2 = env.sign_in(&admin, Some(SecondFactor::Totp)).await;

@@ -356,17 +356,7 @@ mod tests {
     #[tokio::test]
     async fn an_admin_without_2fa_is_told_to_set_it_up() {
         let env = TestEnv::new().await;
-        env.register("root@example.com").await;
-        let email = Email::parse("root@example.com").unwrap();
-        shared::operator::run(
-            &env.app.repo,
-            &env.app.mailer,
-            env.clock.as_ref(),
-            shared::operator::Command::GrantAdmin,
-            &email,
-        )
-        .await
-        .unwrap();
+        env.grant_admin(&env.register("root@example.com").await).await;
         let reply = call(&env, handle, login("root@example.com", PASSWORD)).await;
         assert_eq!(reply.status(), 200);
         assert_eq!(reply.json()["requires2FASetup"], true);
