@@ -23,6 +23,7 @@ use shared::audit::rfc3339;
 use shared::clock::SystemClock;
 use shared::config::MailConfig;
 use shared::domain::Email;
+use shared::error::ErrorChain;
 use shared::keyring::Keyring;
 use shared::mail::Mailer;
 use shared::operator::{self, Command, Outcome, rotate_signing_key};
@@ -86,7 +87,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::NoSuchUser) => fail(&format!("no account has the email {}", email.as_str())),
-        Err(err) => fail(&chain(&err)),
+        Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),
     }
 }
 
@@ -114,18 +115,8 @@ async fn rotate(table: &str, lead_secs: i64) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(err) => fail(&chain(&err)),
+        Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut message = format!("failed: {err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    message
 }
 
 fn fail(message: &str) -> ExitCode {

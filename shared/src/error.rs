@@ -237,7 +237,7 @@ pub fn is_transient_code(code: &str) -> bool {
 }
 
 /// Formats an error with all its sources, for logs.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

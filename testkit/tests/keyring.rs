@@ -49,3 +49,17 @@ async fn the_keyring_is_unwrapped_once_per_container() {
     second_container.keyring.keys().await.unwrap();
     assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt"]);
 }
+
+#[tokio::test]
+async fn the_table_holds_the_signing_key_only_sealed() {
+    let env = TestEnv::new().await;
+    let user = env.register("sealed@example.com").await;
+    env.sign_in(&user, None).await;
+    let (_, stored) = env.app.repo.keyring_items().await.unwrap();
+    let keys = env.keys().await;
+    let pkcs8 = keys.open(b"twofa:signing-key:s1", &stored[0].sealed_private_key).expect("the key opens");
+    assert!(pkcs8.len() > 1000, "an RSA-2048 PKCS#8 key");
+    // The private key's bytes, whole or in part (its second half is the private exponent and primes).
+    assert!(!env.table_contains(&pkcs8).await);
+    assert!(!env.table_contains(&pkcs8[pkcs8.len() / 2..pkcs8.len() / 2 + 64]).await, "private key bytes stored");
+}

@@ -12,7 +12,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use crate::audit::EventKind;
 use crate::config::MailConfig;
 use crate::domain::Email;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorChain};
 use crate::http::ClientInfo;
 use token::MailToken;
 
@@ -203,7 +203,7 @@ impl Mailer {
     pub async fn send_or_log(&self, to: &Email, mail: Mail) {
         let subject = mail.subject.clone();
         if let Err(err) = self.send(to, mail).await {
-            tracing::error!(error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string), subject, "mail not sent");
+            tracing::error!(error = %ErrorChain(&err), subject, "mail not sent");
         }
     }
 
