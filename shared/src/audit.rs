@@ -17,6 +17,8 @@ macro_rules! event_kinds {
         pub enum EventKind { $($variant),* }
 
         impl EventKind {
+            pub const ALL: &[EventKind] = &[$(EventKind::$variant),*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(EventKind::$variant => $name),* }
             }
@@ -106,6 +108,16 @@ mod tests {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn openapi_yaml_lists_every_event_type_of_the_log() {
+        let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml")).unwrap();
+        let listed =
+            spec.split("/auth/audit:").nth(1).unwrap().split("enum: [").nth(1).unwrap().split(']').next().unwrap();
+        let listed: Vec<&str> = listed.split(',').map(str::trim).collect();
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(listed, kinds);
     }
 
     #[test]
