@@ -1,0 +1,1 @@
+//! Nothing to use: see Cargo.toml.
