@@ -6,10 +6,17 @@
 //! authctl --table <table-name> revoke-admin <email>
 //! authctl --table <table-name> reset-2fa <email>
 //! authctl --table <table-name> rotate-signing-key [--lead <seconds>]
+//! authctl --table <table-name> retire-signing-key <kid>
+//! authctl --table <table-name> init
 //! ```
 //!
-//! `rotate-signing-key` also needs `KMS_KEY_ID` (the stack's key, which
-//! unwraps the data key that seals the new private key).
+//! The key commands also need `KMS_KEY_ID` (the stack's key). `init` creates
+//! the keyring's first keys (a data key, the key that authenticates signing
+//! keys, the first signing key) unless they exist: `make deploy` runs it, since
+//! no function may create keys. `rotate-signing-key` publishes the next key,
+//! which signs after 5 minutes + the lead (at least 300 s; default 7200).
+//! `retire-signing-key` is for a leaked key: it goes at once, and a successor
+//! signs at once.
 //!
 //! `MAIL_FROM` and `WEB_BASE_URL` (as the stack's parameters) say where the
 //! user's notice of a 2FA reset comes from and where its link leads; `ISSUER`
@@ -24,31 +31,42 @@ use shared::clock::SystemClock;
 use shared::config::MailConfig;
 use shared::domain::Email;
 use shared::error::ErrorChain;
-use shared::keyring::Keyring;
+use shared::keyring::{Keyring, initialise};
 use shared::mail::Mailer;
-use shared::operator::{self, Command, Outcome, rotate_signing_key};
+use shared::operator::{self, Command, Outcome, retire_signing_key, rotate_signing_key};
 use shared::repo::Repo;
 use shared::signing_keys::DEFAULT_LEAD_SECS;
 
 const USAGE: &str = "usage: authctl --table <table-name> (grant-admin | revoke-admin | reset-2fa) <email>\n       \
-                     authctl --table <table-name> rotate-signing-key [--lead <seconds>]";
+                     authctl --table <table-name> rotate-signing-key [--lead <seconds>]\n       \
+                     authctl --table <table-name> retire-signing-key <kid>\n       \
+                     authctl --table <table-name> init";
+
+/// A command on the keyring.
+enum KeyCommand {
+    Init,
+    Rotate { lead_secs: i64 },
+    Retire { kid: String },
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, table, command, rest @ ..] = args.as_slice()
         && flag == "--table"
-        && command == "rotate-signing-key"
+        && ["init", "rotate-signing-key", "retire-signing-key"].contains(&command.as_str())
     {
-        let lead = match rest {
-            [] => DEFAULT_LEAD_SECS,
-            [flag, seconds] if flag == "--lead" => match seconds.parse() {
-                Ok(seconds) => seconds,
+        let key_command = match (command.as_str(), rest) {
+            ("init", []) => KeyCommand::Init,
+            ("rotate-signing-key", []) => KeyCommand::Rotate { lead_secs: DEFAULT_LEAD_SECS },
+            ("rotate-signing-key", [flag, seconds]) if flag == "--lead" => match seconds.parse() {
+                Ok(lead_secs) => KeyCommand::Rotate { lead_secs },
                 Err(_) => return fail(USAGE),
             },
+            ("retire-signing-key", [kid]) => KeyCommand::Retire { kid: kid.clone() },
             _ => return fail(USAGE),
         };
-        return rotate(table, lead).await;
+        return keys(table, key_command).await;
     }
     let (table, command, email) = match args.as_slice() {
         [flag, table, command, email] if flag == "--table" => (table, command, email),
@@ -63,7 +81,12 @@ async fn main() -> ExitCode {
     let Ok(email) = Email::parse(email) else { return fail("that is not a valid email address") };
 
     let mail = match (std::env::var("MAIL_FROM"), std::env::var("WEB_BASE_URL")) {
-        (Ok(from), Ok(web_base_url)) => MailConfig { from, web_base_url },
+        (Ok(from), Ok(web_base_url)) => MailConfig {
+            from,
+            web_base_url,
+            configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|set| !set.is_empty()),
+            anonymous_per_minute: shared::config::DEFAULT_ANONYMOUS_MAIL_PER_MINUTE,
+        },
         _ => {
             return fail(
                 "set MAIL_FROM and WEB_BASE_URL (the stack's sender and web front end) for the user's notices",
@@ -91,7 +114,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn rotate(table: &str, lead_secs: i64) -> ExitCode {
+async fn keys(table: &str, command: KeyCommand) -> ExitCode {
     let Ok(kms_key_id) = std::env::var("KMS_KEY_ID") else {
         return fail("set KMS_KEY_ID to the stack's KMS key (the KeyArn output)");
     };
@@ -99,20 +122,42 @@ async fn rotate(table: &str, lead_secs: i64) -> ExitCode {
     let sdk = shared::aws::sdk_config().await;
     let clients = Clients::new(&sdk);
     let repo = Repo::new(clients.dynamo, table);
-    let keyring = Keyring::new(clients.kms, repo.clone(), kms_key_id, Arc::new(SystemClock));
-    match rotate_signing_key(&keyring, &repo, &SystemClock, lead_secs).await {
-        Ok(rotation) => {
-            println!(
-                "published {}: it signs access tokens from {}; {} signs until then{}",
-                rotation.published,
-                rfc3339(rotation.signs_from),
-                rotation.signing_now,
-                if rotation.removed.is_empty() {
-                    String::new()
-                } else {
-                    format!("; removed {} (no token they signed is still valid)", rotation.removed.join(", "))
-                }
-            );
+    let keyring = Keyring::new(clients.kms.clone(), repo.clone(), kms_key_id.clone(), Arc::new(SystemClock));
+    let done = match command {
+        KeyCommand::Init => initialise(&clients.kms, &repo, &kms_key_id, Arc::new(SystemClock)).await.map(|init| {
+            if init.created.is_empty() {
+                "the keyring was already initialised: nothing to do".to_string()
+            } else {
+                format!("created {}", init.created.join(", "))
+            }
+        }),
+        KeyCommand::Rotate { lead_secs } => {
+            rotate_signing_key(&keyring, &repo, &SystemClock, lead_secs).await.map(|rotation| {
+                format!(
+                    "published {}: it signs access tokens from {}; {} signs until then{}",
+                    rotation.published,
+                    rfc3339(rotation.signs_from),
+                    rotation.signing_now,
+                    if rotation.removed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; removed {} (no token they signed is still valid)", rotation.removed.join(", "))
+                    }
+                )
+            })
+        }
+        KeyCommand::Retire { kid } => retire_signing_key(&keyring, &repo, &SystemClock, &kid).await.map(|retired| {
+            format!(
+                "removed {}: containers stop trusting it within 5 minutes, gateways when their key-set cache \
+                 expires{}",
+                retired.retired,
+                retired.successor.map(|kid| format!("; {kid} signs from now")).unwrap_or_default()
+            )
+        }),
+    };
+    match done {
+        Ok(message) => {
+            println!("{message}");
             ExitCode::SUCCESS
         }
         Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::domain::{Aal, Role};
 use shared::keyring::{DataKey, KeySet};
-use shared::signing_keys::{SigningKeys, StoredSigningKey};
+use shared::signing_keys::{SigningKeyMac, SigningKeys, StoredSigningKey};
 use shared::tokens::{
     self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered,
     TokenKind,
@@ -30,7 +30,9 @@ fn keys() -> KeySet {
 
 /// An RSA-2048 signing key, opened by one first signature as a container's is.
 fn signing(keys: &KeySet, now: i64) -> SigningKeys {
-    let signing = SigningKeys::new(vec![StoredSigningKey::generate(keys, "s1", now, now).unwrap()]).unwrap();
+    let mac = SigningKeyMac::new("m1", &[3u8; 32]).unwrap();
+    let signing =
+        SigningKeys::new(vec![StoredSigningKey::generate(keys, &mac, "s1", now, now).unwrap()], &mac).unwrap();
     tokens::sign_access(keys, &signing, &access(now), now).unwrap();
     signing
 }

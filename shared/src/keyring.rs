@@ -1,6 +1,6 @@
 //! Keys without plaintext at rest: a 256-bit data key from KMS `GenerateDataKey`
 //! is stored only KMS-encrypted in the table, unwrapped once per container and
-//! cached. Every working key (one per internal token kind, one to seal secrets,
+//! cached (`authctl init` creates it). Every working key (one per internal token kind, one to seal secrets,
 //! one to hash backup codes) is derived from it with HKDF, and carries its
 //! `kid` so that keys can rotate. The RSA keys that sign access tokens are
 //! stored sealed under it (`signing_keys`), read with the data keys at a cold
@@ -23,7 +23,7 @@ use tokio::sync::{OnceCell, RwLock};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::repo::{KeyringEntry, Repo};
-use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, SigningKeys, StoredSigningKey};
+use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, SigningKeyMac, SigningKeys, StoredSigningKey};
 use crate::tokens::TokenKind;
 use crate::totp::TotpSecret;
 
@@ -171,21 +171,36 @@ fn kid_number(kid: &str) -> u64 {
     kid.strip_prefix('k').and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// Loads (or, the first time ever, creates) the data keys, once per
-/// container; and keeps the signing keys, reloaded when five minutes old.
+/// The KMS encryption context of the signing-key MAC key.
+const MAC_CONTEXT_PURPOSE: (&str, &str) = ("purpose", "twofa-signing-key-mac");
+
+/// Loads the data keys once per container (only functions that use them
+/// ask), and keeps the signing keys, reloaded when five minutes old and
+/// authenticated with the MAC key (unwrapped once per container). Nothing
+/// here creates keys: `authctl init` made the first ones, and the operator's
+/// commands rotate them.
 pub struct Keyring {
     kms: aws_sdk_kms::Client,
     repo: Repo,
     kms_key_id: String,
     clock: Arc<dyn Clock>,
     keys: OnceCell<KeySet>,
+    mac: OnceCell<SigningKeyMac>,
     /// The signing keys and when they were read (unix seconds).
     signing: RwLock<Option<(i64, Arc<SigningKeys>)>>,
 }
 
 impl Keyring {
     pub fn new(kms: aws_sdk_kms::Client, repo: Repo, kms_key_id: String, clock: Arc<dyn Clock>) -> Self {
-        Keyring { kms, repo, kms_key_id, clock, keys: OnceCell::new(), signing: RwLock::new(None) }
+        Keyring {
+            kms,
+            repo,
+            kms_key_id,
+            clock,
+            keys: OnceCell::new(),
+            mac: OnceCell::new(),
+            signing: RwLock::new(None),
+        }
     }
 
     /// The unwrapped data keys. The first call per container reads the table
@@ -195,17 +210,18 @@ impl Keyring {
     }
 
     /// The published signing keys (public parts; private ones still sealed),
-    /// no older than [`KEY_SET_MAX_AGE_SECS`]: a reload is one Query and no
-    /// KMS call. A failed reload keeps the last set. `fresher_than`: reload if
-    /// the set was read before it (a verifier meeting an unknown `kid`).
+    /// no older than [`KEY_SET_MAX_AGE_SECS`]: a reload is one Query (and, the
+    /// first time in a container, the MAC key's unwrapping). A failed reload
+    /// keeps the last set. `fresher_than`: reload if the set was read before
+    /// it (a verifier meeting an unknown `kid`).
     pub async fn signing_keys(&self, fresher_than: Option<i64>) -> Result<Arc<SigningKeys>, ApiError> {
         let now = self.clock.now().timestamp();
         let oldest = fresher_than.unwrap_or(now - KEY_SET_MAX_AGE_SECS);
         let cached = self.signing.read().await.clone();
         match cached {
             Some((read_at, keys)) if read_at > oldest => Ok(keys),
-            cached => match self.repo.keyring_items().await {
-                Ok((_, stored)) => Ok(self.remember(now, SigningKeys::new(stored)?).await),
+            cached => match self.reload_signing_keys(now).await {
+                Ok(keys) => Ok(keys),
                 Err(err) => match cached {
                     Some((_, keys)) if !keys.is_empty() => {
                         tracing::warn!(error = %err, "signing keys not reloaded: the last set stays in use");
@@ -217,94 +233,154 @@ impl Keyring {
         }
     }
 
-    /// The signing keys, with a key to sign with: the very first one of a
-    /// deployment is made here (it signs at once: no verifier can have cached
-    /// a key set without it), by a conditional put that one container wins.
+    async fn reload_signing_keys(&self, now: i64) -> Result<Arc<SigningKeys>, ApiError> {
+        let items = self.repo.keyring_items().await?;
+        let mac = self.mac.get_or_try_init(|| self.unwrap_mac_key(&items.mac_keys)).await?;
+        Ok(self.remember(now, SigningKeys::new(items.signing_keys, mac)?).await)
+    }
+
+    /// The signing keys, with one that signs now.
     pub async fn signing_keys_to_sign(&self) -> Result<Arc<SigningKeys>, ApiError> {
-        let keys = self.keys().await?;
         let signing = self.signing_keys(None).await?;
-        let now = self.clock.now().timestamp();
-        if signing.signer(now).is_some() {
-            return Ok(signing);
-        }
-        let first = StoredSigningKey::generate(keys, &signing.next_kid(), now, now)?;
-        if self.repo.add_signing_key(&first).await? {
-            tracing::info!(kid = first.kid, "created the first signing key");
-        }
-        let (_, stored) = self.repo.keyring_items().await?;
-        let signing = self.remember(now, SigningKeys::new(stored)?).await;
-        if signing.signer(now).is_none() {
-            return Err(ApiError::internal("no signing key is active"));
+        if signing.signer(self.clock.now().timestamp()).is_none() {
+            return Err(ApiError::internal("no signing key is active: run `authctl init`"));
         }
         Ok(signing)
     }
 
-    /// Keeps a set read at `now`; an empty one is not kept, so that the first
-    /// key is seen as soon as it exists.
+    /// The MAC key that tags signing keys (unwrapped once per container).
+    pub async fn signing_key_mac(&self) -> Result<&SigningKeyMac, ApiError> {
+        match self.mac.get() {
+            Some(mac) => Ok(mac),
+            None => {
+                let items = self.repo.keyring_items().await?;
+                self.mac.get_or_try_init(|| self.unwrap_mac_key(&items.mac_keys)).await
+            }
+        }
+    }
+
     async fn remember(&self, now: i64, keys: SigningKeys) -> Arc<SigningKeys> {
         let keys = Arc::new(keys);
         *self.signing.write().await = (!keys.is_empty()).then(|| (now, keys.clone()));
         keys
     }
 
+    /// One Query for every keyring item; the data keys and the MAC key are
+    /// unwrapped at once (two KMS calls in parallel), and the signing keys of
+    /// the same read are kept: no second Query at a cold start.
     async fn load(&self) -> Result<KeySet, ApiError> {
-        let (mut entries, signing) = self.repo.keyring_items().await?;
-        if entries.is_empty() {
-            entries = vec![self.create_first_key().await?];
+        let items = self.repo.keyring_items().await?;
+        if items.data_keys.is_empty() {
+            return Err(ApiError::internal("the keyring has no data key: run `authctl init`"));
         }
-        let mut keys = Vec::with_capacity(entries.len());
-        for entry in entries {
-            keys.push(self.unwrap(&entry).await?);
-        }
-        tracing::info!(keys = keys.len(), signing_keys = signing.len(), "keyring loaded");
-        // The same read holds the signing keys: no second Query at a cold start.
-        self.remember(self.clock.now().timestamp(), SigningKeys::new(signing)?).await;
-        Ok(KeySet::new(keys).expect("at least one key"))
+        let data_keys = async {
+            let mut keys = Vec::with_capacity(items.data_keys.len());
+            for entry in &items.data_keys {
+                let material = unwrap_with(&self.kms, &self.kms_key_id, CONTEXT_PURPOSE, entry).await?;
+                keys.push(DataKey::derive(&entry.kid, &material));
+            }
+            Ok::<_, ApiError>(keys)
+        };
+        let mac = self.mac.get_or_try_init(|| self.unwrap_mac_key(&items.mac_keys));
+        let (data_keys, mac) = tokio::try_join!(data_keys, mac)?;
+        tracing::info!(keys = data_keys.len(), signing_keys = items.signing_keys.len(), "keyring loaded");
+        self.remember(self.clock.now().timestamp(), SigningKeys::new(items.signing_keys, mac)?).await;
+        Ok(KeySet::new(data_keys).expect("at least one key"))
     }
 
-    /// Two cold containers may race here: the conditional put lets exactly one
-    /// key in, and the loser reads and uses the winner's.
-    async fn create_first_key(&self) -> Result<KeyringEntry, ApiError> {
-        let kid = "k1";
-        let generated = self
-            .kms
-            .generate_data_key()
-            .key_id(&self.kms_key_id)
-            .key_spec(DataKeySpec::Aes256)
-            .encryption_context(CONTEXT_PURPOSE.0, CONTEXT_PURPOSE.1)
-            .encryption_context("kid", kid)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        let blob = generated.ciphertext_blob.ok_or_else(|| ApiError::internal("KMS returned no ciphertext"))?;
-        let entry = KeyringEntry { kid: kid.to_string(), wrapped: blob.into_inner() };
-        if self.repo.add_keyring_entry(&entry).await? {
-            tracing::info!(kid, "created the first data key");
-            return Ok(entry);
-        }
-        self.repo
-            .keyring_items()
-            .await?
-            .0
-            .into_iter()
-            .find(|e| e.kid == kid)
-            .ok_or_else(|| ApiError::internal("the keyring entry vanished"))
+    async fn unwrap_mac_key(&self, entries: &[KeyringEntry]) -> Result<SigningKeyMac, ApiError> {
+        let entry = entries
+            .iter()
+            .max_by_key(|entry| entry.kid.trim_start_matches('m').parse::<u64>().unwrap_or(0))
+            .ok_or_else(|| ApiError::internal("the keyring has no signing-key MAC key: run `authctl init`"))?;
+        let material = unwrap_with(&self.kms, &self.kms_key_id, MAC_CONTEXT_PURPOSE, entry).await?;
+        SigningKeyMac::new(&entry.kid, &material)
     }
+}
 
-    async fn unwrap(&self, entry: &KeyringEntry) -> Result<DataKey, ApiError> {
-        let out = self
-            .kms
-            .decrypt()
-            .key_id(&self.kms_key_id)
-            .ciphertext_blob(Blob::new(entry.wrapped.clone()))
-            .encryption_context(CONTEXT_PURPOSE.0, CONTEXT_PURPOSE.1)
-            .encryption_context("kid", &entry.kid)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        let material = out.plaintext.ok_or_else(|| ApiError::internal("KMS returned no plaintext"))?;
-        Ok(DataKey::derive(&entry.kid, material.as_ref()))
+/// KMS `Decrypt` of a wrapped keyring key, under its purpose and kid.
+async fn unwrap_with(
+    kms: &aws_sdk_kms::Client,
+    kms_key_id: &str,
+    purpose: (&str, &str),
+    entry: &KeyringEntry,
+) -> Result<Vec<u8>, ApiError> {
+    let out = kms
+        .decrypt()
+        .key_id(kms_key_id)
+        .ciphertext_blob(Blob::new(entry.wrapped.clone()))
+        .encryption_context(purpose.0, purpose.1)
+        .encryption_context("kid", &entry.kid)
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    Ok(out.plaintext.ok_or_else(|| ApiError::internal("KMS returned no plaintext"))?.into_inner())
+}
+
+/// A new 256-bit key from KMS `GenerateDataKey`, wrapped under `purpose` and
+/// `kid` (what `authctl init` stores).
+async fn generate_wrapped(
+    kms: &aws_sdk_kms::Client,
+    kms_key_id: &str,
+    purpose: (&str, &str),
+    kid: &str,
+) -> Result<(KeyringEntry, Vec<u8>), ApiError> {
+    let generated = kms
+        .generate_data_key()
+        .key_id(kms_key_id)
+        .key_spec(DataKeySpec::Aes256)
+        .encryption_context(purpose.0, purpose.1)
+        .encryption_context("kid", kid)
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    let wrapped = generated.ciphertext_blob.ok_or_else(|| ApiError::internal("KMS returned no ciphertext"))?;
+    let plaintext = generated.plaintext.ok_or_else(|| ApiError::internal("KMS returned no plaintext"))?;
+    Ok((KeyringEntry { kid: kid.to_string(), wrapped: wrapped.into_inner() }, plaintext.into_inner()))
+}
+
+/// What `authctl init` found or made.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Initialised {
+    /// The kinds of key this run created (`data key k1`, ...); empty when all existed.
+    pub created: Vec<String>,
+}
+
+/// Creates the first data key, the signing-key MAC key and the first signing
+/// key, each only if none exists (conditional puts: racing runs agree on one
+/// of each). Run once per deployment, with the deployer's credentials: no
+/// function can write the keyring or generate keys.
+pub async fn initialise(
+    kms: &aws_sdk_kms::Client,
+    repo: &Repo,
+    kms_key_id: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<Initialised, ApiError> {
+    let mut created = Vec::new();
+    let items = repo.keyring_items().await?;
+    if items.data_keys.is_empty() {
+        let (entry, _) = generate_wrapped(kms, kms_key_id, CONTEXT_PURPOSE, "k1").await?;
+        if repo.add_data_key(&entry).await? {
+            created.push("data key k1".to_string());
+        }
     }
+    if items.mac_keys.is_empty() {
+        let (entry, _) = generate_wrapped(kms, kms_key_id, MAC_CONTEXT_PURPOSE, "m1").await?;
+        if repo.add_mac_key(&entry).await? {
+            created.push("signing-key MAC key m1".to_string());
+        }
+    }
+    if items.signing_keys.is_empty() {
+        let keyring = Keyring::new(kms.clone(), repo.clone(), kms_key_id.to_string(), clock.clone());
+        let keys = keyring.keys().await?;
+        let mac = keyring.signing_key_mac().await?;
+        let now = clock.now().timestamp();
+        let first = StoredSigningKey::generate(keys, mac, "s1", now, now)?;
+        if repo.add_signing_key(&first).await? {
+            created.push("signing key s1".to_string());
+        }
+    }
+    Ok(Initialised { created })
 }
 
 #[cfg(test)]

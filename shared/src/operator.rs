@@ -75,7 +75,14 @@ pub async fn rotate_signing_key(
     clock: &dyn Clock,
     lead_secs: i64,
 ) -> Result<KeyRotation, ApiError> {
+    if lead_secs < MIN_LEAD_SECS {
+        return Err(ApiError::invalid_request(format!(
+            "a lead under {MIN_LEAD_SECS} s lets the new key sign before gateways can have fetched it \
+             (after a key leaked, use retire-signing-key)"
+        )));
+    }
     let keys = keyring.keys().await?;
+    let mac = keyring.signing_key_mac().await?;
     keyring.signing_keys_to_sign().await?;
     let now = clock.now().timestamp();
     let signing = keyring.signing_keys(Some(now)).await?;
@@ -88,7 +95,7 @@ pub async fn rotate_signing_key(
         )));
     }
     let signs_from = now + KEY_SET_MAX_AGE_SECS + lead_secs;
-    let next = StoredSigningKey::generate(keys, &signing.next_kid(), now, signs_from)?;
+    let next = StoredSigningKey::generate(keys, mac, &signing.next_kid(), now, signs_from)?;
     if !repo.add_signing_key(&next).await? {
         return Err(ApiError::invalid_request("another rotation stored a key at the same moment"));
     }
@@ -97,4 +104,48 @@ pub async fn rotate_signing_key(
         repo.delete_signing_key(kid).await?;
     }
     Ok(KeyRotation { published: next.kid, signs_from, signing_now: current, removed })
+}
+
+/// The shortest lead a rotation accepts: gateways must be able to fetch the
+/// new key before anything is signed with it.
+pub const MIN_LEAD_SECS: i64 = 5 * 60;
+
+/// What an emergency retirement did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyRetirement {
+    pub retired: String,
+    /// The key made to sign at once, when the retired one was signing.
+    pub successor: Option<String>,
+}
+
+/// After a private key leaked: the key leaves the table now (containers drop
+/// it within five minutes, gateways when their cache expires), and when it
+/// was the one signing, a successor is published and signs at once. Tokens
+/// it signed are refused from then on (their users refresh); a gateway with
+/// a stale cache refuses the successor's tokens until it refetches, the price
+/// of ending a leaked key's life early.
+pub async fn retire_signing_key(
+    keyring: &Keyring,
+    repo: &Repo,
+    clock: &dyn Clock,
+    kid: &str,
+) -> Result<KeyRetirement, ApiError> {
+    let keys = keyring.keys().await?;
+    let mac = keyring.signing_key_mac().await?;
+    let now = clock.now().timestamp();
+    let signing = keyring.signing_keys(Some(now)).await?;
+    if !signing.contains(kid) {
+        return Err(ApiError::invalid_request(format!("no signing key {kid} is stored")));
+    }
+    let successor = if signing.signer(now).is_some_and(|key| key.kid() == kid) {
+        let next = StoredSigningKey::generate(keys, mac, &signing.next_kid(), now, now)?;
+        if !repo.add_signing_key(&next).await? {
+            return Err(ApiError::invalid_request("another command stored a key at the same moment"));
+        }
+        Some(next.kid)
+    } else {
+        None
+    };
+    repo.delete_signing_key(kid).await?;
+    Ok(KeyRetirement { retired: kid.to_string(), successor })
 }

@@ -4,6 +4,11 @@
 //! Each key is generated here (RSA-2048), stored in the table with its public
 //! parts in the clear and its private key sealed (AES-256-GCM) under the
 //! KMS-wrapped data key, and opened at most once per container, on first use.
+//! Its public parts are authenticated: an HMAC under the keyring's MAC key
+//! (a key of its own, so that functions that only verify never hold the data
+//! key) covers the kid, `n`, `e` and both times, and a key whose tag does not
+//! verify is ignored, so a key planted in the table is neither trusted nor
+//! published.
 //! A key is published as soon as it is stored and signs only from its
 //! `active_from`: a rotation stores the next key with `active_from` later than
 //! every cache of the key set can be old (the containers' five minutes plus a
@@ -18,8 +23,11 @@ use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::DecodingKey;
+use secrecy::{ExposeSecret, SecretBox};
 use serde::Serialize;
+use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::keyring::KeySet;
@@ -42,23 +50,72 @@ pub struct StoredSigningKey {
     pub sealed_private_key: Vec<u8>,
     pub published_at: i64,
     pub active_from: i64,
+    /// `<mac kid>:<hex>`: the HMAC of the public parts and times ([`SigningKeyMac`]).
+    pub mac: String,
 }
 
 impl StoredSigningKey {
-    /// A new RSA-2048 key, sealed under the current data key, that may sign
-    /// from `active_from`.
-    pub fn generate(keys: &KeySet, kid: &str, published_at: i64, active_from: i64) -> Result<Self, ApiError> {
+    /// A new RSA-2048 key, sealed under the current data key and tagged with
+    /// the MAC key, that may sign from `active_from`.
+    pub fn generate(
+        keys: &KeySet,
+        mac: &SigningKeyMac,
+        kid: &str,
+        published_at: i64,
+        active_from: i64,
+    ) -> Result<Self, ApiError> {
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| ApiError::internal("RSA key generation failed"))?;
         let pkcs8 = pair.as_der().map_err(|_| ApiError::internal("RSA key encoding failed"))?;
         let public = pair.public_key();
-        Ok(StoredSigningKey {
+        let mut key = StoredSigningKey {
             kid: kid.to_string(),
             n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
             e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
             sealed_private_key: keys.seal(&signing_aad(kid), pkcs8.as_ref()),
             published_at,
             active_from,
-        })
+            mac: String::new(),
+        };
+        key.mac = mac.tag(&key);
+        Ok(key)
+    }
+}
+
+/// The key that authenticates signing keys' public parts: 256 bits from KMS,
+/// stored wrapped in the keyring under its own encryption context.
+pub struct SigningKeyMac {
+    kid: String,
+    key: SecretBox<[u8; 32]>,
+}
+
+impl SigningKeyMac {
+    pub fn new(kid: &str, material: &[u8]) -> Result<Self, ApiError> {
+        let key: [u8; 32] =
+            material.try_into().map_err(|_| ApiError::internal("the signing-key MAC key is not 32 bytes"))?;
+        Ok(SigningKeyMac { kid: kid.to_string(), key: SecretBox::new(Box::new(key)) })
+    }
+
+    fn compute(&self, key: &StoredSigningKey) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret()).expect("any key length");
+        for part in [key.kid.as_bytes(), key.n.as_bytes(), key.e.as_bytes()] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.update(&key.published_at.to_be_bytes());
+        mac.update(&key.active_from.to_be_bytes());
+        mac
+    }
+
+    /// `<mac kid>:<hex HMAC-SHA256>` of the key's kid, `n`, `e` and times.
+    pub fn tag(&self, key: &StoredSigningKey) -> String {
+        format!("{}:{}", self.kid, data_encoding::HEXLOWER.encode(&self.compute(key).finalize().into_bytes()))
+    }
+
+    /// Whether `key`'s stored tag is this MAC key's, over what it stores (constant time).
+    pub fn verifies(&self, key: &StoredSigningKey) -> bool {
+        let Some((kid, hex)) = key.mac.split_once(':') else { return false };
+        let Ok(tag) = data_encoding::HEXLOWER.decode(hex.as_bytes()) else { return false };
+        kid == self.kid && self.compute(key).verify_slice(&tag).is_ok()
     }
 }
 
@@ -125,13 +182,26 @@ pub struct SigningKeys {
 }
 
 impl SigningKeys {
-    pub fn new(mut stored: Vec<StoredSigningKey>) -> Result<Self, ApiError> {
+    /// The stored keys whose tags `mac` verifies; any other is left out (and logged).
+    pub fn new(mut stored: Vec<StoredSigningKey>, mac: &SigningKeyMac) -> Result<Self, ApiError> {
+        stored.retain(|key| {
+            let authentic = mac.verifies(key);
+            if !authentic {
+                tracing::error!(kid = key.kid, "a signing key in the table fails authentication: ignored");
+            }
+            authentic
+        });
         stored.sort_by_key(|key| (key.active_from, key.published_at));
         Ok(SigningKeys { keys: stored.into_iter().map(SigningKey::new).collect::<Result<_, _>>()? })
     }
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Whether a key named `kid` is stored (published or not).
+    pub fn contains(&self, kid: &str) -> bool {
+        self.keys.iter().any(|key| key.kid() == kid)
     }
 
     /// The key that signs at `now`: the newest whose `active_from` has come.
@@ -190,7 +260,7 @@ impl SigningKeys {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::keyring::DataKey;
 
@@ -198,8 +268,12 @@ mod tests {
         KeySet::new(vec![DataKey::derive("k1", &[5u8; 32])]).unwrap()
     }
 
+    pub(crate) fn mac() -> SigningKeyMac {
+        SigningKeyMac::new("m1", &[6u8; 32]).unwrap()
+    }
+
     fn key(keys: &KeySet, kid: &str, active_from: i64) -> StoredSigningKey {
-        StoredSigningKey::generate(keys, kid, active_from - 100, active_from).unwrap()
+        StoredSigningKey::generate(keys, &mac(), kid, active_from - 100, active_from).unwrap()
     }
 
     #[test]
@@ -208,7 +282,7 @@ mod tests {
         let stored = key(&keys, "s1", 0);
         let pkcs8 = keys.open(&signing_aad("s1"), &stored.sealed_private_key).unwrap();
         assert!(!stored.sealed_private_key.windows(64).any(|w| pkcs8.windows(64).any(|p| p == w)));
-        let signing = SigningKeys::new(vec![stored]).unwrap();
+        let signing = SigningKeys::new(vec![stored], &mac()).unwrap();
         let signature = signing.signer(0).unwrap().sign(&keys, b"message").unwrap();
         let public = aws_lc_rs::signature::RsaPublicKeyComponents {
             n: URL_SAFE_NO_PAD.decode(&signing.keys[0].stored.n).unwrap(),
@@ -221,7 +295,7 @@ mod tests {
     #[test]
     fn a_key_signs_from_its_active_from_and_its_predecessor_stays_published_while_its_tokens_live() {
         let keys = data_keys();
-        let signing = SigningKeys::new(vec![key(&keys, "s1", 0), key(&keys, "s2", 10_000)]).unwrap();
+        let signing = SigningKeys::new(vec![key(&keys, "s1", 0), key(&keys, "s2", 10_000)], &mac()).unwrap();
         assert_eq!(signing.signer(9_999).unwrap().kid(), "s1");
         assert_eq!(signing.signer(10_000).unwrap().kid(), "s2");
         let kids = |now| signing.jwks(now).into_iter().map(|jwk| jwk.kid).collect::<Vec<_>>();
@@ -236,11 +310,33 @@ mod tests {
     #[test]
     fn the_jwks_has_no_private_part() {
         let keys = data_keys();
-        let json = serde_json::to_value(SigningKeys::new(vec![key(&keys, "s1", 0)]).unwrap().jwks(0)).unwrap();
+        let json = serde_json::to_value(SigningKeys::new(vec![key(&keys, "s1", 0)], &mac()).unwrap().jwks(0)).unwrap();
         let jwk = json[0].as_object().unwrap();
         let mut names: Vec<&str> = jwk.keys().map(String::as_str).collect();
         names.sort();
         assert_eq!(names, ["alg", "e", "kid", "kty", "n", "use"]);
         assert_eq!(json[0]["e"], "AQAB");
+    }
+
+    #[test]
+    fn a_key_whose_public_parts_or_times_were_changed_or_that_another_mac_key_tagged_is_ignored() {
+        let keys = data_keys();
+        let genuine = key(&keys, "s1", 0);
+        let attacker = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let attacker_n = URL_SAFE_NO_PAD.encode(attacker.public_key().modulus().big_endian_without_leading_zero());
+        let planted = [
+            StoredSigningKey { kid: "s900".into(), n: attacker_n.clone(), mac: String::new(), ..genuine.clone() },
+            StoredSigningKey { n: attacker_n, ..genuine.clone() },
+            StoredSigningKey { active_from: 9_999_999_999, ..genuine.clone() },
+            StoredSigningKey { published_at: genuine.published_at + 1, ..genuine.clone() },
+            StoredSigningKey { kid: "s2".into(), ..genuine.clone() },
+            StoredSigningKey::generate(&keys, &SigningKeyMac::new("m1", &[7u8; 32]).unwrap(), "s3", 0, 0).unwrap(),
+        ];
+        for (i, forged) in planted.into_iter().enumerate() {
+            let set = SigningKeys::new(vec![genuine.clone(), forged], &mac()).unwrap();
+            let kids: Vec<String> = set.jwks(0).into_iter().map(|jwk| jwk.kid).collect();
+            assert_eq!(kids, ["s1"], "planted key {i} was trusted");
+            assert_eq!(set.jwks(0)[0].n, genuine.n);
+        }
     }
 }

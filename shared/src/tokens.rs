@@ -261,7 +261,11 @@ mod tests {
     }
 
     fn signing(keys: &KeySet) -> SigningKeys {
-        SigningKeys::new(vec![StoredSigningKey::generate(keys, "s1", NOW - 10, NOW - 10).unwrap()]).unwrap()
+        {
+            let mac = crate::signing_keys::tests::mac();
+            SigningKeys::new(vec![StoredSigningKey::generate(keys, &mac, "s1", NOW - 10, NOW - 10).unwrap()], &mac)
+                .unwrap()
+        }
     }
 
     fn access() -> AccessClaims {
@@ -387,7 +391,8 @@ mod tests {
         ));
         assert!(verify_access(&signing, &token, "https://other.example.com", AUDIENCE, NOW).is_err());
         assert!(verify_access(&signing, &token, ISSUER_URL, "another-api", NOW).is_err());
-        let other = SigningKeys::new(vec![StoredSigningKey::generate(&keys, "s1", 0, 0).unwrap()]).unwrap();
+        let mac = crate::signing_keys::tests::mac();
+        let other = SigningKeys::new(vec![StoredSigningKey::generate(&keys, &mac, "s1", 0, 0).unwrap()], &mac).unwrap();
         assert!(verify_access(&other, &token, ISSUER_URL, AUDIENCE, NOW).is_err());
         assert!(check("not-a-jwt").is_err());
     }

@@ -9,7 +9,12 @@
 //! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
 //! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
 //! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
-//! | `KEYRING` | `SIGNKEY#<kid>` | an RSA signing key: public parts, the private key sealed under a data key, when it was published and signs from |
+//! | `KEYRING` | `MACKEY#<kid>` | the KMS-wrapped key that authenticates signing keys' public parts |
+//! | `KEYRING` | `SIGNKEY#<kid>` | an RSA signing key: public parts, the private key sealed under a data key, when it was published and signs from, their MAC |
+//! | `MAILBUDGET` | `<unix minute>` | mails sent (and refused) that anyone can trigger without an account, in that minute |
+//!
+//! Only `authctl init` and the operator's key commands write `KEYRING` items;
+//! no function's role may.
 
 mod items;
 mod records;
@@ -280,6 +285,49 @@ impl Repo {
             .is_some_and(|user| user.version == version && !user.spent_pre2fa.contains_key(nonce)))
     }
 
+    /// Takes one mail from this minute's budget of mails that anyone can
+    /// trigger without an account: `true` while the budget has room (a
+    /// conditional counter, so parallel requests never pass it), `false` when
+    /// it is spent, and then the refusal is counted on the same item.
+    pub async fn take_anonymous_mail(&self, now: i64, per_minute: i64) -> Result<bool, ApiError> {
+        let minute = now.div_euclid(60);
+        let key = keys::mail_budget(minute);
+        // Kept a day for operators to look at, then TTL removes it.
+        let ttl = (minute + 1) * 60 + 24 * 60 * 60;
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .update_expression("SET sent = if_not_exists(sent, :zero) + :one, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(sent) OR sent < :max")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(per_minute))
+            .expression_attribute_values(":ttl", n(ttl))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => return Ok(true),
+            Err(err) if !is_condition_failure(&err) => return Err(ApiError::aws(err)),
+            Err(_) => {}
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET refused = if_not_exists(refused, :zero) + :one, #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(ttl))
+            .send()
+            .await
+            .map_err(ApiError::aws)?;
+        Ok(false)
+    }
+
     /// Lets TTL clean up the attempt counter of an email that has no account
     /// (never the login item of an account, by condition).
     pub async fn expire_login_counter(&self, email: &crate::domain::Email, at: i64) -> Result<(), ApiError> {
@@ -376,9 +424,9 @@ impl Repo {
             .collect()
     }
 
-    /// Every item of the keyring: the wrapped data keys and the signing keys
-    /// (one Query of its partition, strongly consistent).
-    pub async fn keyring_items(&self) -> Result<(Vec<KeyringEntry>, Vec<StoredSigningKey>), ApiError> {
+    /// Every item of the keyring: the wrapped data keys, the MAC key and the
+    /// signing keys (one Query of its partition, strongly consistent).
+    pub async fn keyring_items(&self) -> Result<KeyringItems, ApiError> {
         let out = self
             .client
             .query()
@@ -389,20 +437,28 @@ impl Repo {
             .send()
             .await
             .map_err(ApiError::aws)?;
-        let (mut data_keys, mut signing_keys) = (Vec::new(), Vec::new());
+        let mut items = KeyringItems::default();
         for item in out.items.unwrap_or_default() {
-            if item.str("sk")?.starts_with(keys::SIGNING_KEY_PREFIX) {
-                signing_keys.push(records::signing_key_from_item(&item)?);
+            let sk = item.str("sk")?;
+            if sk.starts_with(keys::SIGNING_KEY_PREFIX) {
+                items.signing_keys.push(records::signing_key_from_item(&item)?);
+            } else if sk.starts_with(keys::MAC_KEY_PREFIX) {
+                items.mac_keys.push(KeyringEntry::from_item(&item)?);
             } else {
-                data_keys.push(KeyringEntry::from_item(&item)?);
+                items.data_keys.push(KeyringEntry::from_item(&item)?);
             }
         }
-        Ok((data_keys, signing_keys))
+        Ok(items)
     }
 
     /// Adds a wrapped data key unless one with its kid exists; `false` if it did.
-    pub async fn add_keyring_entry(&self, entry: &KeyringEntry) -> Result<bool, ApiError> {
-        self.put_new(entry.to_item()).await
+    pub async fn add_data_key(&self, entry: &KeyringEntry) -> Result<bool, ApiError> {
+        self.put_new(entry.to_item(keys::keyring(&entry.kid))).await
+    }
+
+    /// Adds the wrapped signing-key MAC key unless one with its kid exists; `false` if it did.
+    pub async fn add_mac_key(&self, entry: &KeyringEntry) -> Result<bool, ApiError> {
+        self.put_new(entry.to_item(keys::mac_key(&entry.kid))).await
     }
 
     /// Adds a signing key unless one with its kid exists; `false` if it did.
@@ -493,6 +549,12 @@ pub mod keys {
     use std::collections::HashMap;
 
     pub const KEYRING_PK: &str = "KEYRING";
+    pub const MAIL_BUDGET_PK: &str = "MAILBUDGET";
+
+    /// The anonymous mail budget of one minute (unix seconds / 60).
+    pub fn mail_budget(minute: i64) -> Item {
+        key(MAIL_BUDGET_PK.into(), minute.to_string())
+    }
 
     pub fn user_pk(user_id: &str) -> String {
         format!("USER#{user_id}")
@@ -523,6 +585,11 @@ pub mod keys {
     }
 
     pub const SIGNING_KEY_PREFIX: &str = "SIGNKEY#";
+    pub const MAC_KEY_PREFIX: &str = "MACKEY#";
+
+    pub fn mac_key(kid: &str) -> Item {
+        key(KEYRING_PK.into(), format!("{MAC_KEY_PREFIX}{kid}"))
+    }
 
     pub fn signing_key(kid: &str) -> Item {
         key(KEYRING_PK.into(), format!("{SIGNING_KEY_PREFIX}{kid}"))

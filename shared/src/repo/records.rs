@@ -306,11 +306,19 @@ impl AuditRecord {
     }
 }
 
-/// A KMS-wrapped data key.
+/// A KMS-wrapped key of the keyring: a data key, or the signing-key MAC key.
 #[derive(Debug, Clone)]
 pub struct KeyringEntry {
     pub kid: String,
     pub wrapped: Vec<u8>,
+}
+
+/// Everything the keyring partition holds.
+#[derive(Debug, Clone, Default)]
+pub struct KeyringItems {
+    pub data_keys: Vec<KeyringEntry>,
+    pub mac_keys: Vec<KeyringEntry>,
+    pub signing_keys: Vec<StoredSigningKey>,
 }
 
 impl KeyringEntry {
@@ -324,8 +332,8 @@ impl KeyringEntry {
         })
     }
 
-    pub(crate) fn to_item(&self) -> Item {
-        let mut item = keys::keyring(&self.kid);
+    pub(crate) fn to_item(&self, key: Item) -> Item {
+        let mut item = key;
         item.extend(HashMap::from([
             ("kid".to_string(), s(&self.kid)),
             ("wrappedKey".to_string(), b(self.wrapped.clone())),
@@ -344,6 +352,7 @@ pub(crate) fn signing_key_item(key: &StoredSigningKey) -> Item {
         ("sealedPrivateKey".to_string(), b(key.sealed_private_key.clone())),
         ("publishedAt".to_string(), n(key.published_at)),
         ("activeFrom".to_string(), n(key.active_from)),
+        ("mac".to_string(), s(&key.mac)),
     ]);
     item
 }
@@ -359,5 +368,7 @@ pub(crate) fn signing_key_from_item(item: &Item) -> Result<StoredSigningKey, Api
             .to_vec(),
         published_at: item.num("publishedAt")?,
         active_from: item.num("activeFrom")?,
+        // A key without a tag is kept here and refused by `SigningKeys::new`.
+        mac: item.opt_str("mac")?.unwrap_or_default().to_string(),
     })
 }

@@ -1,5 +1,6 @@
 //! Prepares the local stack in moto: the table and the KMS key (with an alias)
-//! that the functions' `TABLE_NAME` and `KMS_KEY_ID` name, and the SES sender
+//! that the functions' `TABLE_NAME` and `KMS_KEY_ID` name, the keyring's first
+//! keys (as `authctl init` makes them at a deployment), and the SES sender
 //! identity of `MAIL_FROM` (moto's SES refuses mail from an unverified
 //! sender). Idempotent.
 //!
@@ -26,6 +27,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let key_id = key.key_metadata.ok_or("no key metadata")?.key_id;
         kms.create_alias().alias_name(alias).target_key_id(key_id).send().await?;
         println!("created KMS key {alias}");
+    }
+    let repo = shared::repo::Repo::new(dynamo.clone(), table.clone());
+    let init = shared::keyring::initialise(&kms, &repo, alias, std::sync::Arc::new(shared::clock::SystemClock)).await?;
+    if !init.created.is_empty() {
+        println!("created {}", init.created.join(", "));
     }
     let sender = std::env::var("MAIL_FROM").map_err(|_| "MAIL_FROM is not set")?;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
