@@ -123,8 +123,9 @@ where
     .await
 }
 
-/// What every request goes through around its handler: a cross-site `POST`
-/// is refused first; the handler gets until shortly before the invocation's
+/// What every request goes through around its handler: a request that went
+/// around CloudFront (when the API sits behind it) and a cross-site `POST`
+/// are refused first; the handler gets until shortly before the invocation's
 /// deadline, then the client gets a `503` from us rather than a dead function
 /// (every use case commits in one write, so a cut-off one wrote nothing, or
 /// all of it); errors become the contract's responses.
@@ -133,6 +134,10 @@ where
     H: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
+    let req = match crate::http::through_front_door(&app.config, req) {
+        Ok(req) => req,
+        Err(refused) => return refused.into_response(),
+    };
     if let Err(refused) = crate::http::check_origin(&app.config, &req) {
         return refused.into_response();
     }

@@ -1,6 +1,7 @@
 //! The settings a function reads from its environment, once, at cold start.
 
 use cookie::SameSite;
+use secrecy::SecretString;
 
 /// Everything configurable about a deployment. Read only by [`Config::from_env`].
 #[derive(Debug, Clone)]
@@ -19,9 +20,15 @@ pub struct Config {
     /// `AUDIENCE`: the `aud` of access tokens (default `twofa`).
     pub audience: String,
     pub cookies: CookiePolicy,
-    /// `ALLOWED_ORIGIN`: the web front end's origin (`https://app.example.com`),
-    /// whose pages may `POST` here besides the API's own; unset: only the API's own.
-    pub allowed_origin: Option<String>,
+    /// `ALLOWED_ORIGINS`: the web front ends' origins, comma-separated
+    /// (`https://app.example.com,http://localhost:4200`), whose pages may
+    /// `POST` here besides the API's own (the single `ALLOWED_ORIGIN` of
+    /// earlier versions is read too); unset: only the API's own.
+    pub allowed_origins: Vec<String>,
+    /// `ORIGIN_SECRET`: set when the API is served through CloudFront, which
+    /// adds it as `X-Origin-Verify`; requests without it are refused, and the
+    /// client's IP is CloudFront's `CloudFront-Viewer-Address`.
+    pub origin_secret: Option<SecretString>,
     pub mail: MailConfig,
 }
 
@@ -32,7 +39,20 @@ pub struct MailConfig {
     pub from: String,
     /// `WEB_BASE_URL`: the web front end, where links in mail lead (`https://app.example.com`).
     pub web_base_url: String,
+    /// `MAIL_CONFIGURATION_SET`: the SES configuration set to send with (suppression list, reputation metrics).
+    pub configuration_set: Option<String>,
+    /// `ANONYMOUS_MAIL_PER_MINUTE` (default 120): mails that anyone can
+    /// trigger without an account (a sign-up's verification, a reset link)
+    /// share this budget per minute, so that a flood of them cannot use up
+    /// SES's sending rate; security notices and a signed-in user's mails do
+    /// not count against it.
+    pub anonymous_per_minute: i64,
 }
+
+/// The default of [`MailConfig::anonymous_per_minute`]: 2 a second, a seventh
+/// of SES's default production rate (14 a second), and far above what
+/// sign-ups and resets of real users need.
+pub const DEFAULT_ANONYMOUS_MAIL_PER_MINUTE: i64 = 120;
 
 /// How cookies are marked: `Secure; SameSite=None` or `Secure; SameSite=Lax`
 /// on a deployed stage, `SameSite=Lax` without `Secure` over plain local http.
@@ -86,16 +106,30 @@ impl Config {
         if issuer.contains(':') || issuer.trim().is_empty() {
             return Err(ConfigError::Invalid { name: "ISSUER", why: "must be non-empty and contain no ':'" });
         }
-        let allowed_origin = match lookup("ALLOWED_ORIGIN").map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(origin) if is_origin(&origin) => Some(origin),
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "ALLOWED_ORIGIN",
-                    why: "an origin is scheme://host[:port], with no path (https://app.example.com)",
-                });
+        let mut allowed_origins = Vec::new();
+        for name in ["ALLOWED_ORIGINS", "ALLOWED_ORIGIN"] {
+            for origin in lookup(name).unwrap_or_default().split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                if !is_origin(origin) {
+                    return Err(ConfigError::Invalid {
+                        name,
+                        why: "origins are scheme://host[:port], with no path (https://app.example.com), comma-separated",
+                    });
+                }
+                allowed_origins.push(origin.to_string());
             }
+        }
+        let origin_secret = lookup("ORIGIN_SECRET").filter(|v| !v.trim().is_empty()).map(SecretString::from);
+        let anonymous_per_minute = match lookup("ANONYMOUS_MAIL_PER_MINUTE").as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_ANONYMOUS_MAIL_PER_MINUTE,
+            Some(value) => match value.parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => {
+                    return Err(ConfigError::Invalid { name: "ANONYMOUS_MAIL_PER_MINUTE", why: "a whole number >= 0" });
+                }
+            },
         };
+        let configuration_set =
+            lookup("MAIL_CONFIGURATION_SET").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let issuer_url = match lookup("ISSUER_URL").map(|v| v.trim().trim_end_matches('/').to_string()) {
             None => None,
             Some(url) if url.is_empty() => None,
@@ -109,7 +143,12 @@ impl Config {
         if !web_base_url.starts_with("https://") && !web_base_url.starts_with("http://") {
             return Err(ConfigError::Invalid { name: "WEB_BASE_URL", why: "an http(s) URL of the web front end" });
         }
-        let mail = MailConfig { from: required("MAIL_FROM")?.trim().to_string(), web_base_url };
+        let mail = MailConfig {
+            from: required("MAIL_FROM")?.trim().to_string(),
+            web_base_url,
+            configuration_set,
+            anonymous_per_minute,
+        };
         Ok(Config {
             table_name,
             kms_key_id,
@@ -117,7 +156,8 @@ impl Config {
             issuer_url,
             audience: audience.unwrap_or_else(|| "twofa".into()),
             cookies: CookiePolicy { secure, same_site },
-            allowed_origin,
+            allowed_origins,
+            origin_secret,
             mail,
         })
     }
@@ -159,15 +199,36 @@ mod tests {
     }
 
     #[test]
-    fn the_allowed_origin_is_an_origin() {
+    fn the_allowed_origins_are_a_list_of_origins() {
         let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k"), MAIL[0], MAIL[1]];
-        let with = |origin: &'static str| load(&[base[0], base[1], base[2], base[3], ("ALLOWED_ORIGIN", origin)]);
-        assert_eq!(with("https://app.example.com").unwrap().allowed_origin.as_deref(), Some("https://app.example.com"));
-        assert_eq!(with("http://127.0.0.1:4200").unwrap().allowed_origin.as_deref(), Some("http://127.0.0.1:4200"));
-        assert_eq!(load(&base).unwrap().allowed_origin, None);
-        for bad in ["app.example.com", "https://app.example.com/", "https://*.example.com", "null"] {
-            assert!(with(bad).is_err(), "{bad}");
+        let with =
+            |name: &'static str, origins: &'static str| load(&[base[0], base[1], base[2], base[3], (name, origins)]);
+        assert_eq!(
+            with("ALLOWED_ORIGINS", "https://app.example.com").unwrap().allowed_origins,
+            ["https://app.example.com"]
+        );
+        assert_eq!(
+            with("ALLOWED_ORIGINS", " http://localhost:4200, http://127.0.0.1:4200 ,https://staging.example.com,")
+                .unwrap()
+                .allowed_origins,
+            ["http://localhost:4200", "http://127.0.0.1:4200", "https://staging.example.com"]
+        );
+        assert_eq!(with("ALLOWED_ORIGIN", "http://127.0.0.1:4200").unwrap().allowed_origins, ["http://127.0.0.1:4200"]);
+        assert!(load(&base).unwrap().allowed_origins.is_empty());
+        for bad in
+            ["app.example.com", "https://app.example.com/", "https://*.example.com", "null", "https://a.example, b"]
+        {
+            assert!(with("ALLOWED_ORIGINS", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_anonymous_mail_budget_defaults_below_the_ses_rate() {
+        let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k"), MAIL[0], MAIL[1]];
+        assert_eq!(load(&base).unwrap().mail.anonymous_per_minute, 120);
+        let set = |v: &'static str| load(&[base[0], base[1], base[2], base[3], ("ANONYMOUS_MAIL_PER_MINUTE", v)]);
+        assert_eq!(set("5").unwrap().mail.anonymous_per_minute, 5);
+        assert!(set("-1").is_err() && set("many").is_err());
     }
 
     #[test]

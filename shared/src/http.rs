@@ -102,12 +102,51 @@ pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
     }
     let Some(origin) = req.headers().get(ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().map_err(|_| ApiError::ForbiddenOrigin)?;
-    if config.allowed_origin.as_deref().is_some_and(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+    if config.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
         return Ok(());
     }
     let scheme = if config.cookies.secure { "https" } else { "http" };
     let own = req.headers().get(HOST).and_then(|host| host.to_str().ok()).map(|host| format!("{scheme}://{host}"));
     if own.is_some_and(|own| own.eq_ignore_ascii_case(origin)) { Ok(()) } else { Err(ApiError::ForbiddenOrigin) }
+}
+
+/// The header CloudFront adds to every request it sends to the API (`ORIGIN_SECRET`).
+pub const ORIGIN_VERIFY: &str = "x-origin-verify";
+/// The viewer's `ip:port`, as CloudFront saw the connection.
+pub const VIEWER_ADDRESS: &str = "cloudfront-viewer-address";
+
+/// Where the API sits behind CloudFront (`ORIGIN_SECRET` set): a request
+/// without CloudFront's secret header went around it (and around its rate
+/// rules) and is refused with `403 forbidden_origin`; one with it carries
+/// the viewer's address, which becomes the client's IP. Without the setting
+/// nothing is trusted and the request passes unchanged: the IP stays the one
+/// API Gateway saw.
+pub fn through_front_door(config: &Config, req: Request) -> Result<Request, ApiError> {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let Some(secret) = &config.origin_secret else { return Ok(req) };
+    let presented = req.headers().get(ORIGIN_VERIFY).map(HeaderValue::as_bytes).unwrap_or_default();
+    if !bool::from(presented.ct_eq(secret.expose_secret().as_bytes())) {
+        return Err(ApiError::ForbiddenOrigin);
+    }
+    let viewer = req.headers().get(VIEWER_ADDRESS).and_then(|v| v.to_str().ok()).and_then(viewer_ip);
+    match (viewer, req.request_context_ref()) {
+        (Some(ip), Some(RequestContext::ApiGatewayV2(context))) => {
+            let mut context = context.clone();
+            context.http.source_ip = Some(ip);
+            Ok(req.with_request_context(RequestContext::ApiGatewayV2(context)))
+        }
+        _ => Ok(req),
+    }
+}
+
+/// The IP of `CloudFront-Viewer-Address` (`198.51.100.10:46532`,
+/// `2001:db8::1:46532` or `[2001:db8::1]:46532`), if it is one.
+fn viewer_ip(address: &str) -> Option<String> {
+    let (ip, port) = address.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    ip.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// A JSON response with the headers every response carries.
@@ -218,8 +257,14 @@ mod tests {
             issuer_url: None,
             audience: "twofa".into(),
             cookies: crate::config::CookiePolicy { secure, same_site: cookie::SameSite::Lax },
-            allowed_origin: allowed.map(str::to_string),
-            mail: crate::config::MailConfig { from: "a@b.co".into(), web_base_url: "https://app.example.com".into() },
+            allowed_origins: allowed.into_iter().map(str::to_string).collect(),
+            origin_secret: None,
+            mail: crate::config::MailConfig {
+                from: "a@b.co".into(),
+                web_base_url: "https://app.example.com".into(),
+                configuration_set: None,
+                anonymous_per_minute: 120,
+            },
         }
     }
 
@@ -246,6 +291,58 @@ mod tests {
         let local = config(false, None);
         assert!(check_origin(&local, &sent("POST", Some("http://api.example.com"))).is_ok());
         assert!(check_origin(&local, &sent("POST", Some("http://evil.example"))).is_err());
+    }
+
+    #[test]
+    fn several_front_ends_may_post() {
+        let mut config = config(true, Some("https://app.example.com"));
+        config.allowed_origins.push("http://localhost:4200".into());
+        assert!(check_origin(&config, &sent("POST", Some("http://localhost:4200"))).is_ok());
+        assert!(check_origin(&config, &sent("POST", Some("https://app.example.com"))).is_ok());
+        assert!(check_origin(&config, &sent("POST", Some("http://127.0.0.1:4200"))).is_err());
+    }
+
+    fn via_cloudfront(secret: Option<&str>, viewer: Option<&str>) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/auth/login");
+        if let Some(secret) = secret {
+            builder = builder.header(ORIGIN_VERIFY, secret);
+        }
+        if let Some(viewer) = viewer {
+            builder = builder.header(VIEWER_ADDRESS, viewer);
+        }
+        let mut context = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some("130.176.0.1".into());
+        builder.body(Body::Empty).unwrap().with_request_context(RequestContext::ApiGatewayV2(context))
+    }
+
+    fn ip_of(req: &Request) -> Option<String> {
+        match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn behind_cloudfront_the_secret_is_required_and_the_viewer_address_is_the_ip() {
+        let mut config = config(true, None);
+        let viewer = Some("198.51.100.10:46532");
+        // Without the setting, CloudFront's headers are anyone's words.
+        let passed = through_front_door(&config, via_cloudfront(None, viewer)).unwrap();
+        assert_eq!(ip_of(&passed).as_deref(), Some("130.176.0.1"));
+        config.origin_secret = Some("s3cret-of-the-stack".into());
+        for wrong in [None, Some(""), Some("s3cret-of-the-stacK"), Some("s3cret")] {
+            assert!(matches!(
+                through_front_door(&config, via_cloudfront(wrong, viewer)),
+                Err(ApiError::ForbiddenOrigin)
+            ));
+        }
+        let through =
+            |viewer| through_front_door(&config, via_cloudfront(Some("s3cret-of-the-stack"), viewer)).unwrap();
+        assert_eq!(ip_of(&through(viewer)).as_deref(), Some("198.51.100.10"));
+        assert_eq!(ip_of(&through(Some("2001:db8::1:46532"))).as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip_of(&through(Some("[2001:db8::2]:443"))).as_deref(), Some("2001:db8::2"));
+        assert_eq!(ip_of(&through(Some("not an address"))).as_deref(), Some("130.176.0.1"));
+        assert_eq!(ip_of(&through(None)).as_deref(), Some("130.176.0.1"));
     }
 
     #[test]
