@@ -5,8 +5,8 @@ use crate::audit::EventKind;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::mail::VERIFY_TTL_SECS;
 use crate::mail::token::MailToken;
+use crate::mail::{Mail, VERIFY_TTL_SECS};
 use crate::password;
 use crate::repo::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
 
@@ -37,16 +37,29 @@ pub async fn create(
     Ok(NewAccount { user_id, verification })
 }
 
+/// Answers whose work depends on whether an account has the address come
+/// this long after the request arrived, so that the time tells nothing.
+pub const FIXED_ANSWER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A wrong password (or an unknown email): `401 invalid_credentials` after the
 /// same work either way. For an account: its `login_failed` event, and
 /// `lockout` with its notice when this used up the limit; for an unknown
-/// email: letting its orphan counter expire.
-pub async fn refuse_password(app: &App, email: &Email, login: &LoginRecord, client: &ClientInfo) -> ApiError {
+/// email: letting its orphan counter expire. The attempt that uses up the
+/// limit mails a notice for an account only, so it is answered at
+/// [`FIXED_ANSWER`] after `arrived`, account or not.
+pub async fn refuse_password(
+    app: &App,
+    email: &Email,
+    login: &LoginRecord,
+    client: &ClientInfo,
+    arrived: tokio::time::Instant,
+) -> ApiError {
+    let locks_out = login.attempts >= PASSWORD_LIMIT.max;
     let now_millis = app.now().timestamp_millis();
     let recorded = match &login.account {
         Some(account) => {
             let mut events = vec![EventKind::LoginFailed];
-            if login.attempts >= PASSWORD_LIMIT.max {
+            if locks_out {
                 events.push(EventKind::Lockout);
             }
             let written = app.repo.commit(writes::audit(&account.user_id, &events, now_millis, client)).await;
@@ -57,8 +70,27 @@ pub async fn refuse_password(app: &App, email: &Email, login: &LoginRecord, clie
         }
         None => app.repo.expire_login_counter(email, login.window_start + PASSWORD_LIMIT.window_secs).await,
     };
+    if locks_out {
+        tokio::time::sleep_until(arrived + FIXED_ANSWER).await;
+    }
     match recorded {
         Ok(()) => ApiError::InvalidCredentials,
         Err(err) => err,
+    }
+}
+
+/// Sends a mail that anyone can trigger without an account (a sign-up's
+/// verification, a reset link) if this minute's shared budget has room. A
+/// spent budget is logged and counted, and the mail is not sent; the caller
+/// answers as it would have (the contract's answers do not change), and
+/// security notices, which do not come through here, keep SES's rate.
+pub async fn send_anonymous_mail(app: &App, to: &Email, mail: Mail) {
+    let budget = app.config.mail.anonymous_per_minute;
+    match app.repo.take_anonymous_mail(app.now().timestamp(), budget).await {
+        Ok(true) => app.mailer.send_or_log(to, mail).await,
+        Ok(false) => tracing::warn!(budget, subject = mail.subject, "anonymous mail budget spent"),
+        Err(err) => {
+            tracing::error!(error = %crate::error::ErrorChain(&err), subject = mail.subject, "mail not sent")
+        }
     }
 }

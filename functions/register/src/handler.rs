@@ -19,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     }
     let account = accounts::create(app, &email, &password, &ClientInfo::of(&req)).await?;
     tracing::info!(user_id = account.user_id, "account created");
-    app.mailer.send_or_log(&email, app.mailer.verification(&account.verification)).await;
+    accounts::send_anonymous_mail(app, &email, app.mailer.verification(&account.verification)).await;
     Ok(json_response(StatusCode::CREATED, &json!({ "id": account.user_id, "email": email.as_str() })))
 }
 
@@ -133,5 +133,40 @@ mod tests {
         let env = TestEnv::new().await;
         let reply = call(&env, handle, event("register").binary_body(b"\x01\xff\xfe{").request()).await;
         assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()));
+    }
+
+    #[tokio::test]
+    async fn when_the_anonymous_mail_budget_is_spent_sign_ups_still_work_and_notices_still_go_out() {
+        let env = TestEnv::new().await;
+        let mut config = env.app.config.clone();
+        config.mail.anonymous_per_minute = 1;
+        let app = shared::App::new(config, env.clients.clone(), env.clock.clone());
+        let (first, second) = (testkit::unique_email("budget-1"), testkit::unique_email("budget-2"));
+        assert_eq!(call(&app, handle, register(&first, "long enough pass")).await.status(), 201);
+        let (refused, logs) = testkit::with_logs(call(&app, handle, register(&second, "long enough pass"))).await;
+        assert_eq!(refused.status(), 201, "the answer does not change");
+        assert_eq!(testkit::mail_to(&first).await.len(), 1, "the budget had room for the first");
+        assert!(testkit::mail_to(&second).await.is_empty(), "a mail beyond the budget went out");
+        assert!(logs.contains("anonymous mail budget spent"), "the refusal was not logged: {logs}");
+        let budget: Vec<_> =
+            env.dump().await.into_iter().filter(|item| item["pk"].as_s().unwrap() == "MAILBUDGET").collect();
+        assert_eq!(budget.len(), 1);
+        assert_eq!(
+            (budget[0]["sent"].as_n().unwrap().as_str(), budget[0]["refused"].as_n().unwrap().as_str()),
+            ("1", "1")
+        );
+        // A security notice of the same minute still goes out: notices never count against the budget.
+        let email = Email::parse(&second).unwrap();
+        let command = shared::operator::Command::ResetTwofa;
+        let done = shared::operator::run(&app.repo, &app.mailer, env.clock.as_ref(), command, &email).await.unwrap();
+        assert!(matches!(done, shared::operator::Outcome::Done { .. }));
+        let notices = testkit::mail_to(&second).await;
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].subject.ends_with("Two-factor authentication was reset"), "{}", notices[0].subject);
+        // The next minute has room again.
+        env.clock.advance(chrono::Duration::minutes(1));
+        let third = testkit::unique_email("budget-3");
+        assert_eq!(call(&app, handle, register(&third, "long enough pass")).await.status(), 201);
+        assert_eq!(testkit::mail_to(&third).await.len(), 1);
     }
 }

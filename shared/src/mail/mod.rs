@@ -192,6 +192,7 @@ impl Mailer {
             .from_email_address(&self.config.from)
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.config.configuration_set.clone())
             .send()
             .await
             .map_err(ApiError::aws)?;
@@ -271,7 +272,12 @@ mod tests {
     fn mailer() -> Mailer {
         let sdk =
             aws_sdk_sesv2::Config::builder().behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest()).build();
-        let config = MailConfig { from: "no-reply@example.com".into(), web_base_url: "https://app.example.com".into() };
+        let config = MailConfig {
+            from: "no-reply@example.com".into(),
+            web_base_url: "https://app.example.com".into(),
+            configuration_set: None,
+            anonymous_per_minute: 120,
+        };
         Mailer::new(aws_sdk_sesv2::Client::from_conf(sdk), config, "TwoFA".into())
     }
 
