@@ -18,6 +18,7 @@ use shared::session::{NewSession, Subject, pre2fa_token};
 use shared::views::UserView;
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let arrived = tokio::time::Instant::now();
     let body: Credentials = json_body(&req)?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(body.password)?;
@@ -29,7 +30,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let login = app.repo.reserve_password_attempt(&email, app.now().timestamp()).await?;
     let stored_hash = login.account.as_ref().map(|account| account.password_hash.as_str());
     if !password::verify(&password, stored_hash).await? {
-        return Err(accounts::refuse_password(app, &email, &login, &client).await);
+        return Err(accounts::refuse_password(app, &email, &login, &client, arrived).await);
     }
     let account = login.account.as_ref().expect("only an account's hash verifies");
 

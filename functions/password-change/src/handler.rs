@@ -26,6 +26,7 @@ struct ChangeBody {
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let arrived = tokio::time::Instant::now();
     let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
     let body: ChangeBody = json_body(&req)?;
     let current = Password::parse(body.current_password)?;
@@ -37,15 +38,18 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let login = app.repo.reserve_password_attempt(&user.email, app.now().timestamp()).await?;
     let stored_hash = login.account.as_ref().map(|account| account.password_hash.as_str());
     if !password::verify(&current, stored_hash).await? {
-        return Err(accounts::refuse_password(app, &user.email, &login, &client).await);
+        return Err(accounts::refuse_password(app, &user.email, &login, &client, arrived).await);
     }
 
     let password_hash = password::hash(&new_password).await?;
     let now = app.now();
     let issuer = app.issuer(&req).await?;
-    // Every other session ends with the version bump; the caller's new one carries the new version.
+    // Every other session ends with the version bump; the caller's new one
+    // carries the new version, and the caller's `auth_time`: a password alone
+    // proves no second factor, and must not move the 30-day end.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, &issuer, subject, second_factor_of(&caller.claims.amr), now.timestamp())?;
+    let second = second_factor_of(&caller.claims.amr);
+    let session = NewSession::issue(app, &issuer, subject, second, caller.claims.auth_time)?;
     let events = [EventKind::PasswordChanged];
     let mut commit: Vec<Write> = writes::change_password(user, &password_hash).into();
     commit.push(session.write());
@@ -101,6 +105,34 @@ mod tests {
         assert!(!env.table_contains(NEW.as_bytes()).await);
         let client = ClientInfo::of(&event("password-change").request());
         one_notice(&address, "Your password was changed", env.app.now(), &client, &[PASSWORD, NEW]).await;
+    }
+
+    #[tokio::test]
+    async fn a_change_on_day_29_keeps_the_sessions_sign_in_time_and_its_30_day_end() {
+        let env = TestEnv::new().await;
+        let enrolled = env.enroll(&env.register(&unique_email("day29")).await).await;
+        let opened = env.sign_in(&enrolled.user, Some(SecondFactor::Totp)).await;
+        let signed_in_at = opened.record.auth_time;
+        // Refreshed every day since: on day 29 the access token still says when both factors were proven.
+        env.clock.advance(chrono::Duration::days(29));
+        let issuer = env.app.issuer(&event("password-change").request()).await.unwrap();
+        let now = env.app.now().timestamp();
+        let user = &enrolled.user;
+        let access =
+            shared::session::access_token(&env.app, &issuer, &opened.record, user.role, user.version, now).unwrap();
+        let reply = change(&env, &access, json!({ "currentPassword": PASSWORD, "newPassword": NEW })).await;
+        assert_eq!(reply.status(), 200);
+        let fresh = env.access_claims(&reply.cookie("access_token").unwrap()).await;
+        assert_eq!(fresh.auth_time, signed_in_at, "the password alone re-stamped the second factor");
+        assert_eq!(fresh.aal, Aal::Two);
+        let refresh = reply.cookie("refresh_token").unwrap();
+        let claims: shared::tokens::RefreshClaims =
+            shared::tokens::verify(env.keys().await, &refresh, &env.app.config.issuer, now).unwrap();
+        assert!(
+            claims.reg.exp <= signed_in_at + shared::tokens::SESSION_MAX_SECS,
+            "the session outlives its 30 days: refresh token until {}, sign-in at {signed_in_at}",
+            claims.reg.exp
+        );
     }
 
     #[tokio::test]

@@ -176,6 +176,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_link_stops_working_when_every_session_ends_for_another_reason() {
+        let env = TestEnv::new().await;
+        // A password change, signing out everywhere, an operator's command, 2FA on and off:
+        // each ends every session because the account may be in someone else's hands.
+        const OTHER: &str = "another passphrase";
+        let other_hash = password::hash(&Password::parse(OTHER.to_string().into()).unwrap()).await.unwrap();
+        let endings: [(&str, Box<dyn Fn(&UserRecord) -> Vec<Write>>, &str); 4] = [
+            ("password change", Box::new(|user| writes::change_password(user, &other_hash).into()), OTHER),
+            ("logout-all", Box::new(|user| writes::bump_version(user).into()), PASSWORD),
+            ("role granted", Box::new(|user| writes::set_role(user, shared::domain::Role::Admin).into()), PASSWORD),
+            ("2FA reset", Box::new(|user| writes::reset_twofa(user).into()), PASSWORD),
+        ];
+        for (what, ending, password_after) in endings {
+            let user = env.register(&unique_email("ended")).await;
+            let token = reset_link(&env, &user).await;
+            env.app.repo.commit(ending(&user)).await.unwrap();
+            let late = reset(&env, json!({ "token": token, "password": NEW })).await;
+            assert_eq!((late.status(), late.error()), (400, "invalid_token".into()), "after {what}");
+            assert!(password_is(&env, &user, password_after).await, "after {what}");
+        }
+        let kit = env.enroll(&env.register(&unique_email("twofa-on")).await).await;
+        let token = reset_link(&env, &kit.user).await;
+        let user = env.user(&kit.user.id).await;
+        let stored = &user.twofa.as_ref().unwrap().backup_hashes;
+        let hash = shared::backup_codes::find_match(env.keys().await, &user.id, &kit.backup_codes[0], stored).unwrap();
+        let disable = writes::disable_twofa(&user, &Proof::BackupHash(hash));
+        env.app.repo.commit(disable.into()).await.unwrap();
+        let late = reset(&env, json!({ "token": token, "password": NEW })).await;
+        assert_eq!((late.status(), late.error()), (400, "invalid_token".into()), "after 2FA off");
+    }
+
+    #[tokio::test]
     async fn ten_resets_with_one_token_at_once_succeed_once() {
         let env = TestEnv::new().await;
         let user = env.register(&unique_email("race")).await;

@@ -199,12 +199,18 @@ fn login_update(email: &Email, version: i64, role: Role, twofa_enabled: bool, pa
     }
 }
 
+/// Every change that ends all sessions also ends a pending password-reset
+/// link: a user who signs out everywhere, changes the password or changes 2FA
+/// because the mailbox may be read by someone else must not leave a link
+/// working behind them.
+const FORGET_RESET_LINK: &str = "resetHash, resetExpiresAt";
+
 /// Ends every session: the token version goes up by one.
 pub fn bump_version(user: &UserRecord) -> [Write; 2] {
     let next = user.version + 1;
     [
         Write::new(
-            update(keys::user(&user.id), "SET ver = :next", "ver = :ver"),
+            update(keys::user(&user.id), format!("SET ver = :next REMOVE {FORGET_RESET_LINK}"), "ver = :ver"),
             profile_conflict(user.version, |_| ApiError::StaleVersion),
         )
         .value(":next", n(next))
@@ -216,7 +222,11 @@ pub fn bump_version(user: &UserRecord) -> [Write; 2] {
 /// Grants or revokes a role; every session ends.
 pub fn set_role(user: &UserRecord, role: Role) -> [Write; 2] {
     let next = user.version + 1;
-    let op = update(keys::user(&user.id), "SET ver = :next, #role = :role", "ver = :ver");
+    let op = update(
+        keys::user(&user.id),
+        format!("SET ver = :next, #role = :role REMOVE {FORGET_RESET_LINK}"),
+        "ver = :ver",
+    );
     [
         Write::new(op, profile_conflict(user.version, |_| ApiError::StaleVersion))
             .name("#role", "role")
@@ -262,7 +272,8 @@ pub fn enable_twofa(
             keys::user(&user.id),
             format!(
                 "SET twofaEnabled = :true, totpSecret = :secret, enabledAt = :now, lastStep = :step, \
-                 backupCodes = :codes, ver = :next REMOVE pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}"
+                 backupCodes = :codes, ver = :next REMOVE pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}, \
+                 {FORGET_RESET_LINK}"
             ),
             "ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now",
         ),
@@ -448,7 +459,7 @@ pub fn disable_twofa(user: &UserRecord, proof: &Proof) -> [Write; 2] {
             keys::user(&user.id),
             format!(
                 "SET twofaEnabled = :false, ver = :next \
-                 REMOVE totpSecret, enabledAt, lastStep, backupCodes, {CLEAR_CODE_ATTEMPTS}"
+                 REMOVE totpSecret, enabledAt, lastStep, backupCodes, {CLEAR_CODE_ATTEMPTS}, {FORGET_RESET_LINK}"
             ),
             format!("ver = :ver AND twofaEnabled = :true AND {}", proof.condition()),
         ),
@@ -491,7 +502,7 @@ pub fn reset_twofa(user: &UserRecord) -> [Write; 2] {
                 keys::user(&user.id),
                 format!(
                     "SET twofaEnabled = :false, ver = :next REMOVE totpSecret, enabledAt, lastStep, backupCodes, \
-                     pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}"
+                     pendingSecret, pendingExpiresAt, {CLEAR_CODE_ATTEMPTS}, {FORGET_RESET_LINK}"
                 ),
                 "ver = :ver",
             ),
@@ -594,6 +605,8 @@ pub fn reset_password(
 pub fn change_password(user: &UserRecord, password_hash: &str) -> [Write; 2] {
     let profile = ProfileUpdate::new(user)
         .bump_version(user)
+        .remove("resetHash")
+        .remove("resetExpiresAt")
         .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
     let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
     [profile, login]
