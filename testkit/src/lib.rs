@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -23,7 +25,7 @@ use shared::config::{Config, CookiePolicy, MailConfig};
 use shared::domain::{Email, Password, SecondFactor};
 use shared::http::ClientInfo;
 use shared::keyring::KeySet;
-use shared::repo::{UserRecord, writes};
+use shared::repo::{Repo, UserRecord, writes};
 use shared::session::{NewSession, Subject};
 use shared::totp::TotpSecret;
 use shared::{ApiError, App};
@@ -85,6 +87,139 @@ impl Intercept for CallCounter {
             cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_else(|| "unknown".into());
         self.0.lock().unwrap().push(name);
         Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if recording::active() {
+            let name = cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_default();
+            recording::record(&name, context.request().body().bytes().unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+/// What the AWS calls of a function's handler touched, for the IAM check
+/// (`scripts/check_iam.py` compares it with each role in the template). With
+/// `AWS_CALLS_DIR` set, every call made while [`call`] (or [`recording::scope`])
+/// runs a handler of `functions/<name>` is appended to `<dir>/<name>.jsonl`.
+pub mod recording {
+    use std::io::Write as _;
+
+    use serde_json::{Value, json};
+
+    tokio::task_local! {
+        static HANDLER: ();
+    }
+
+    /// Runs `future` (a handler invocation) with its AWS calls recorded.
+    pub async fn scope<T>(future: impl Future<Output = T>) -> T {
+        HANDLER.scope((), future).await
+    }
+
+    pub(crate) fn active() -> bool {
+        HANDLER.try_with(|_| ()).is_ok()
+    }
+
+    /// The function crate whose tests run: the folder under `functions/`.
+    fn function() -> Option<String> {
+        let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").ok()?);
+        let parent = dir.parent()?.file_name()?.to_str()?;
+        (parent == "functions").then(|| dir.file_name()?.to_str().map(str::to_string)).flatten()
+    }
+
+    /// `USER#` of `USER#abc`, `KEYRING` of `KEYRING`: what IAM's `dynamodb:LeadingKeys` sees, by shape.
+    fn partition(pk: &str) -> String {
+        match pk.find('#') {
+            Some(i) => pk[..=i].to_string(),
+            None => pk.to_string(),
+        }
+    }
+
+    /// Every partition key value in a DynamoDB request (keys and items: `pk`;
+    /// a Query's `:pk`).
+    fn partitions(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (name, inner) in map {
+                    match (name.as_str(), inner.get("S").and_then(Value::as_str)) {
+                        ("pk" | ":pk", Some(pk)) => out.push(partition(pk)),
+                        _ => partitions(inner, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| partitions(item, out)),
+            _ => {}
+        }
+    }
+
+    fn describe(call: &str, body: &Value) -> Value {
+        let Some((service, operation)) = call.split_once('.') else { return json!({ "call": call }) };
+        match service {
+            "DynamoDB" => {
+                let mut parts = Vec::new();
+                if operation == "TransactWriteItems" {
+                    for item in body["TransactItems"].as_array().into_iter().flatten() {
+                        for (kind, action) in [
+                            ("Put", "PutItem"),
+                            ("Update", "UpdateItem"),
+                            ("Delete", "DeleteItem"),
+                            ("ConditionCheck", "ConditionCheckItem"),
+                        ] {
+                            if let Some(part) = item.get(kind) {
+                                let mut found = Vec::new();
+                                partitions(part, &mut found);
+                                parts.extend(
+                                    found
+                                        .into_iter()
+                                        .map(|p| json!({ "action": format!("dynamodb:{action}"), "partition": p })),
+                                );
+                            }
+                        }
+                    }
+                } else {
+                    let mut found = Vec::new();
+                    partitions(body, &mut found);
+                    parts.extend(
+                        found.into_iter().map(|p| json!({ "action": format!("dynamodb:{operation}"), "partition": p })),
+                    );
+                }
+                let mut actions: Vec<&str> = parts.iter().filter_map(|p| p["action"].as_str()).collect();
+                actions.sort();
+                actions.dedup();
+                let mut partitions: Vec<&str> = parts.iter().filter_map(|p| p["partition"].as_str()).collect();
+                partitions.sort();
+                partitions.dedup();
+                json!({ "call": call, "actions": actions, "partitions": partitions, "parts": parts })
+            }
+            "KMS" => json!({
+                "call": call,
+                "action": format!("kms:{operation}"),
+                "context": body.get("EncryptionContext").cloned().unwrap_or(Value::Null),
+            }),
+            "SESv2" => json!({
+                "call": call,
+                "action": format!("ses:{operation}"),
+                "from": body.get("FromEmailAddress").cloned().unwrap_or(Value::Null),
+                "configurationSet": body.get("ConfigurationSetName").cloned().unwrap_or(Value::Null),
+            }),
+            _ => json!({ "call": call }),
+        }
+    }
+
+    pub(crate) fn record(call: &str, body: &[u8]) {
+        let (Ok(dir), Some(function)) = (std::env::var("AWS_CALLS_DIR"), function()) else { return };
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let line = format!("{}\n", describe(call, &body));
+        std::fs::create_dir_all(&dir).expect("create AWS_CALLS_DIR");
+        let path = std::path::Path::new(&dir).join(format!("{function}.jsonl"));
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("open the calls file");
+        // One write per line: appends of a few hundred bytes are not interleaved.
+        file.write_all(line.as_bytes()).expect("record the call");
     }
 }
 
@@ -203,10 +338,25 @@ impl TestEnv {
             cookies,
             issuer_url: Some(ISSUER_URL.to_string()),
             audience: "twofa".to_string(),
-            allowed_origin: Some(FRONT_END_ORIGIN.to_string()),
-            mail: MailConfig { from: MAIL_FROM.to_string(), web_base_url: FRONT_END_ORIGIN.to_string() },
+            allowed_origins: vec![FRONT_END_ORIGIN.to_string()],
+            origin_secret: None,
+            mail: MailConfig {
+                from: MAIL_FROM.to_string(),
+                web_base_url: FRONT_END_ORIGIN.to_string(),
+                configuration_set: None,
+                anonymous_per_minute: shared::config::DEFAULT_ANONYMOUS_MAIL_PER_MINUTE,
+            },
         };
         let clock = TestClock::at(default_instant());
+        // As `authctl init` does at a deployment: the keyring's first keys.
+        shared::keyring::initialise(
+            &clients.kms,
+            &Repo::new(clients.dynamo.clone(), &config.table_name),
+            &config.kms_key_id,
+            clock.clone(),
+        )
+        .await
+        .expect("initialise the keyring");
         let app = App::new(config, clients.clone(), clock.clone());
         calls.reset();
         TestEnv { app, clock, calls, inspect: clients.clone(), clients }
@@ -228,7 +378,7 @@ impl TestEnv {
             }
         }
         let mut out = Vec::new();
-        for item in self.dump().await {
+        for item in self.dump_all().await {
             item.values().for_each(|v| walk(v, &mut out));
         }
         out
@@ -241,7 +391,7 @@ impl TestEnv {
 
     /// The plaintext of the first data key, unwrapped with KMS as a container would.
     pub async fn data_key_plaintext(&self) -> Vec<u8> {
-        let entry = self.app.repo.keyring_items().await.unwrap().0.remove(0);
+        let entry = self.app.repo.keyring_items().await.unwrap().data_keys.remove(0);
         let out = self
             .inspect
             .kms
@@ -255,8 +405,17 @@ impl TestEnv {
         out.plaintext.unwrap().into_inner()
     }
 
-    /// Every item in the table, for assertions about what is stored.
+    /// Every item in the table but the keyring's (which `authctl init` made
+    /// before the test), for assertions about what a use case stored.
     pub async fn dump(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let keyring = |item: &HashMap<_, aws_sdk_dynamodb::types::AttributeValue>| {
+            item.get("pk").and_then(|pk| pk.as_s().ok()).is_some_and(|pk| pk == "KEYRING")
+        };
+        self.dump_all().await.into_iter().filter(|item| !keyring(item)).collect()
+    }
+
+    /// Every item in the table, the keyring's included.
+    pub async fn dump_all(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let out = self.inspect.dynamo.scan().table_name(&self.app.config.table_name).send().await.expect("scan");
         out.items.unwrap_or_default()
     }
@@ -278,7 +437,7 @@ where
     F: AsyncFnOnce(&App, Request) -> Result<Response<Body>, ApiError>,
 {
     let app = app.as_ref();
-    Reply(shared::app::process(app, req, |req| handler(app, req)).await)
+    Reply(recording::scope(shared::app::process(app, req, |req| handler(app, req))).await)
 }
 
 /// Awaits a request that should fail fast when AWS misbehaves, and prints how
@@ -447,7 +606,7 @@ impl TestEnv {
         self.app.now().timestamp() as u64
     }
 
-    /// The data keys, loaded as a warm container has them (and a signing key, made if none is yet).
+    /// The data keys and signing keys, loaded as a warm container has them.
     pub async fn keys(&self) -> &KeySet {
         self.app.keyring.signing_keys_to_sign().await.expect("signing keys");
         self.app.keyring.keys().await.expect("keyring")

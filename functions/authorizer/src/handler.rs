@@ -5,12 +5,16 @@
 //! (logout-all, 2FA on or off, a password reset or change, an operator
 //! command), can require the second factor per route, and hands the route
 //! `sub`, `sid`, `role` and `aal` as context. One `GetItem` per decision, or
-//! none when API Gateway answers from its authorizer cache.
+//! none when API Gateway answers from its authorizer cache (whose key must
+//! hold the route: the decision depends on it). A token from the cookie on a
+//! request with effects is refused when its `Origin` is another site's (as
+//! this service refuses cross-site `POST`s).
 
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
-use lambda_http::http::header::{AUTHORIZATION, COOKIE};
+use lambda_http::http::header::{COOKIE, ORIGIN};
+use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request};
 use serde::{Deserialize, Serialize};
@@ -19,6 +23,7 @@ use shared::auth::access_claims;
 use shared::cookies::ACCESS_COOKIE;
 use shared::domain::{Aal, Role};
 use shared::error::ApiError;
+use shared::http::{bearer_token, cookie};
 
 /// Which routes need the second factor: `AAL2_ROUTES`, route keys separated
 /// by commas (`POST /transfers,DELETE /account`), or `*` for every route.
@@ -77,9 +82,16 @@ async fn decide(
     event: ApiGatewayV2CustomAuthorizerV2Request,
 ) -> Result<Option<Granted>, ApiError> {
     let needs_aal2 = rules.needs_aal2(event.route_key.as_deref().unwrap_or_default());
-    let Some(token) = token_of(&event) else { return Ok(None) };
+    let request = as_request(&event);
+    let token = match bearer_token(&request) {
+        Some(token) => token.to_string(),
+        None => match cookie(&request, ACCESS_COOKIE) {
+            Some(token) if !cross_site(app, &request) => token,
+            _ => return Ok(None),
+        },
+    };
     // Verified as this service verifies its own requests (the issuer is ISSUER_URL).
-    let claims = match access_claims(app, &as_request(&event), &token).await {
+    let claims = match access_claims(app, &request, &token).await {
         Ok(claims) => claims,
         Err(ApiError::Unauthorized) => return Ok(None),
         Err(other) => return Err(other),
@@ -95,30 +107,35 @@ async fn decide(
     Ok(Some(Granted { sub: claims.reg.sub, sid: claims.sid, role: role.as_str().into(), aal: claims.aal.into() }))
 }
 
-/// `Authorization: Bearer <jwt>`, else the `access_token` cookie.
-fn token_of(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
-    let bearer = event.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|value| {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
-    });
-    let from_header = event.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_string);
-    let cookie = event
-        .cookies
-        .iter()
-        .cloned()
-        .chain(from_header)
-        .flat_map(|line| cookie::Cookie::split_parse(line).filter_map(Result::ok).collect::<Vec<_>>())
-        .find(|c| c.name() == ACCESS_COOKIE && !c.value().is_empty())
-        .map(|c| c.value().to_string());
-    bearer.or(cookie)
+/// A cookie rides on every request to the site, including a form another
+/// site posts: a request with effects (not `GET` or `HEAD`) whose `Origin` is
+/// present and not an allowed front end's (`ALLOWED_ORIGINS`) is refused.
+fn cross_site(app: &App, request: &Request) -> bool {
+    if [Method::GET, Method::HEAD].contains(request.method()) {
+        return false;
+    }
+    match request.headers().get(ORIGIN).map(HeaderValue::to_str) {
+        None => false,
+        Some(Ok(origin)) => !app.config.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)),
+        Some(Err(_)) => true,
+    }
 }
 
-/// The request the token came with, as `access_claims` reads it (only its
-/// context's domain, when `ISSUER_URL` is not set).
+/// The request the authorizer event describes (method, headers, cookies and
+/// context), so that the shared readers find the token as they do for this
+/// service's own routes.
 fn as_request(event: &ApiGatewayV2CustomAuthorizerV2Request) -> Request {
     use lambda_http::RequestExt;
     let context = RequestContext::ApiGatewayV2(event.request_context.clone());
-    lambda_http::http::Request::new(Body::Empty).with_request_context(context)
+    let mut request = lambda_http::http::Request::new(Body::Empty).with_request_context(context);
+    *request.method_mut() = event.request_context.http.method.clone();
+    *request.headers_mut() = event.headers.clone();
+    if !event.cookies.is_empty()
+        && let Ok(cookies) = HeaderValue::from_str(&event.cookies.join("; "))
+    {
+        request.headers_mut().append(COOKIE, cookies);
+    }
+    request
 }
 
 fn allow(granted: Granted) -> Decision {
@@ -152,7 +169,129 @@ mod tests {
     }
 
     async fn decide(env: &TestEnv, route: &str, bearer: Option<&str>, cookie: Option<&str>) -> Decision {
-        handle(&env.app, &Rules::new("POST /transfers"), event(route, bearer, cookie)).await.unwrap()
+        authorize(env, event(route, bearer, cookie)).await
+    }
+
+    async fn authorize(env: &TestEnv, event: ApiGatewayV2CustomAuthorizerV2Request) -> Decision {
+        testkit::recording::scope(handle(&env.app, &Rules::new("POST /transfers"), event)).await.unwrap()
+    }
+
+    /// [`event`] for a route whose method has effects, from a page of `origin`.
+    fn posted(route: &str, cookie: &str, origin: Option<&str>) -> ApiGatewayV2CustomAuthorizerV2Request {
+        let mut event = event(route, None, Some(cookie));
+        event.request_context.http.method = route.split(' ').next().unwrap().parse().unwrap();
+        if let Some(origin) = origin {
+            event.headers.insert("origin", origin.parse().unwrap());
+        }
+        event
+    }
+
+    #[tokio::test]
+    async fn a_cookie_on_a_post_from_another_site_is_refused_a_bearer_token_or_the_front_end_is_not() {
+        let env = TestEnv::new().await;
+        let user = env.register("forms@example.com").await;
+        let session = env.sign_in(&user, Some(SecondFactor::Totp)).await;
+        let token = session.access_token.as_str();
+        assert!(!authorize(&env, posted("POST /transfers", token, Some("https://evil.example"))).await.is_authorized);
+        assert!(!authorize(&env, posted("POST /transfers", token, Some("null"))).await.is_authorized);
+        assert!(authorize(&env, posted("POST /transfers", token, Some(testkit::FRONT_END_ORIGIN))).await.is_authorized);
+        assert!(
+            authorize(&env, posted("POST /transfers", token, None)).await.is_authorized,
+            "no Origin: not a browser form"
+        );
+        assert!(
+            authorize(&env, posted("GET /hello", token, Some("https://evil.example"))).await.is_authorized,
+            "a read"
+        );
+        let mut bearer = posted("POST /transfers", "", Some("https://evil.example"));
+        bearer.cookies.clear();
+        bearer.headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        assert!(authorize(&env, bearer).await.is_authorized, "a page cannot make a browser send a bearer token");
+    }
+
+    /// API Gateway's authorizer cache as AWS documents it for HTTP APIs: the
+    /// identity sources are the cache key, a request missing one is refused
+    /// without calling the authorizer, and a hit reuses the decision.
+    struct CachingGateway {
+        headers: Vec<String>,
+        context: Vec<String>,
+        cache: std::collections::HashMap<Vec<String>, Decision>,
+    }
+
+    impl CachingGateway {
+        /// The identity sources of the example template's Lambda authorizer (examples/protected-api).
+        fn as_the_example_template_configures_it() -> Self {
+            let path = format!("{}/../../examples/protected-api/template.yaml", env!("CARGO_MANIFEST_DIR"));
+            let template = std::fs::read_to_string(path).unwrap();
+            let identity = template_list(&template, "Identity:", "Headers:");
+            let context = template_list(&template, "Identity:", "Context:");
+            assert!(!identity.is_empty(), "the example's authorizer names no identity header");
+            CachingGateway { headers: identity, context, cache: Default::default() }
+        }
+
+        async fn authorize(&mut self, env: &TestEnv, event: ApiGatewayV2CustomAuthorizerV2Request) -> Decision {
+            let mut key = Vec::new();
+            for header in &self.headers {
+                match event.headers.get(header.to_lowercase().as_str()).and_then(|v| v.to_str().ok()) {
+                    Some(value) => key.push(format!("header.{header}={value}")),
+                    None => return deny(),
+                }
+            }
+            for field in &self.context {
+                let value = match field.as_str() {
+                    "routeKey" => event.request_context.route_key.clone(),
+                    other => panic!("the emulated gateway does not know $context.{other}"),
+                };
+                key.push(format!("context.{field}={}", value.unwrap_or_default()));
+            }
+            if let Some(cached) = self.cache.get(&key) {
+                return cached.clone();
+            }
+            let decision = authorize(env, event).await;
+            self.cache.insert(key, decision.clone());
+            decision
+        }
+    }
+
+    /// The items of `list:` (flow `[a, b]` or block `- a`) in the block that follows `section`.
+    fn template_list(template: &str, section: &str, list: &str) -> Vec<String> {
+        let mut lines = template.lines().skip_while(|line| line.trim() != section).skip(1);
+        let indent = |line: &str| line.len() - line.trim_start().len();
+        let Some(first) = lines.next() else { return Vec::new() };
+        let block_indent = indent(first);
+        let block: Vec<&str> = std::iter::once(first).chain(lines.take_while(|l| indent(l) >= block_indent)).collect();
+        let Some(at) = block.iter().position(|line| line.trim_start().starts_with(list)) else { return Vec::new() };
+        let rest = block[at].trim_start()[list.len()..].trim();
+        let items: Vec<String> = if rest.starts_with('[') {
+            rest.trim_matches(|c| c == '[' || c == ']').split(',').map(|item| item.trim().to_string()).collect()
+        } else {
+            block[at + 1..]
+                .iter()
+                .map(|line| line.trim())
+                .take_while(|line| line.starts_with("- "))
+                .map(|line| line[2..].trim().to_string())
+                .collect()
+        };
+        items.into_iter().filter(|item| !item.is_empty()).collect()
+    }
+
+    #[tokio::test]
+    async fn with_the_documented_cache_an_aal1_token_allowed_on_one_route_is_still_refused_on_an_aal2_route() {
+        let env = TestEnv::new().await;
+        let user = env.register("cached@example.com").await;
+        let aal1 = env.sign_in(&user, None).await;
+        let mut gateway = CachingGateway::as_the_example_template_configures_it();
+        assert!(gateway.context.contains(&"routeKey".to_string()), "the cache key does not hold the route");
+        let bearer = |route: &str| event(route, Some(&aal1.access_token), None);
+        assert!(gateway.authorize(&env, bearer("GET /hello")).await.is_authorized);
+        assert!(!gateway.authorize(&env, bearer("POST /transfers")).await.is_authorized, "a cached allow passed aal2");
+        // And the other way round: a cached deny on the aal2 route does not close the other one.
+        let mut gateway = CachingGateway::as_the_example_template_configures_it();
+        assert!(!gateway.authorize(&env, bearer("POST /transfers")).await.is_authorized);
+        assert!(gateway.authorize(&env, bearer("GET /hello")).await.is_authorized);
+        env.calls.reset();
+        assert!(gateway.authorize(&env, bearer("GET /hello")).await.is_authorized);
+        assert!(env.calls.take().is_empty(), "a cache hit calls nothing");
     }
 
     #[tokio::test]
