@@ -73,10 +73,13 @@ const lastStep = new Map<string, number>();
  * A code the API accepts now: a step is accepted once per user, never one
  * before the last accepted, and within one step of the clock. So the next
  * code is the earliest step still in the window after the last one used;
- * when that is ahead of the window, wait for the clock.
+ * when that is ahead of the window, wait for the clock. The earliest step
+ * is the one that leaves the window first: it is chosen so that it stays
+ * accepted for at least `margin` seconds, the time a page may take from the
+ * code to the API's check (typing, a busy debug build on two cores).
  */
 export async function nextCode(secret: string): Promise<string> {
-  const margin = 3; // seconds for the request to arrive
+  const margin = 10; // seconds the code stays good: typed into a page, sent, checked
   for (;;) {
     const now = Date.now() / 1000;
     const earliest = Math.floor((now + margin) / 30) - 1;
@@ -217,6 +220,32 @@ export async function mailLink(email: string, path: string, nth = 1): Promise<st
     })
     .toBeGreaterThanOrEqual(nth);
   return links[nth - 1];
+}
+
+// ---- what the API answered the page ----
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error?: string; message?: string } & Record<string, unknown>;
+}
+
+/**
+ * The API's answers to the page's requests to `path` from now on, in order,
+ * read on their way to the page: Playwright fetches each request itself and
+ * hands the page that very response. (`page.waitForResponse(...).json()` asks
+ * Chromium for a body it may already have dropped once the page read it.)
+ * The page gets the same status, headers, cookies and body.
+ */
+export async function recordAnswers(page: Page, path: string): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  await page.route(`**${path}`, async (route) => {
+    const response = await route.fetch();
+    const text = await response.text();
+    answers.push({ status: response.status(), headers: response.headers(), body: text ? JSON.parse(text) : {} });
+    await route.fulfill({ response });
+  });
+  return answers;
 }
 
 // ---- the signed-in user's view ----

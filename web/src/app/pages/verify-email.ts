@@ -8,10 +8,12 @@ import { onLinkToken } from '../shared/mail-link';
 import { ResendVerification } from '../shared/resend-verification';
 import { Submission } from '../shared/submission';
 
-type State = 'checking' | 'verified' | 'invalid' | 'failed';
+type State = 'confirm' | 'verified' | 'invalid';
 
 /**
- * The verification mail's link. Works signed in or not; signed in, a link
+ * The verification mail's link. Opening it verifies nothing: mail scanners
+ * open links on their own, so the address is verified only when the person
+ * presses "Confirm this address". Works signed in or not; signed in, a link
  * that no longer works comes with "send the link again".
  */
 @Component({
@@ -19,8 +21,21 @@ type State = 'checking' | 'verified' | 'invalid' | 'failed';
   imports: [RouterLink, ErrorMessage, LinkProblem, ResendVerification],
   template: `
     <h1 tabindex="-1">Verify your email address</h1>
-    <p class="status" role="status">{{ state() === 'checking' ? 'Checking your link…' : '' }}</p>
+    <p class="status" role="status">{{ verifying.busy() ? 'Confirming your address…' : '' }}</p>
     @switch (state()) {
+      @case ('confirm') {
+        <section aria-labelledby="confirm-heading">
+          <h2 id="confirm-heading">Is this your address?</h2>
+          <p>You opened the link from our mail. Confirm that the address it went to is yours: security notices
+            and password reset links for your account go to a verified address. Nothing changes until you
+            confirm.</p>
+          <button type="button" [attr.aria-disabled]="verifying.busy() ? true : null" aria-describedby="verify-error"
+                  (click)="verify()">
+            {{ verifying.busy() ? 'Confirming…' : 'Confirm this address' }}
+          </button>
+          <app-error id="verify-error" [error]="verifying.error()" />
+        </section>
+      }
       @case ('verified') {
         <section aria-labelledby="verified-heading">
           <h2 id="verified-heading" tabindex="-1">Your email address is verified</h2>
@@ -48,10 +63,6 @@ type State = 'checking' | 'verified' | 'invalid' | 'failed';
           }
         </app-link-problem>
       }
-      @case ('failed') {
-        <app-error id="verify-error" [error]="verifying.error()" />
-        <button type="button" class="secondary" (click)="verify()">Try again</button>
-      }
     }
   `,
 })
@@ -61,15 +72,18 @@ export class VerifyEmailPage {
 
   /** Kept in memory only: the address bar no longer has it. */
   private token: string | null = null;
-  protected readonly state = signal<State>('checking');
+  protected readonly state = signal<State>('confirm');
   protected readonly linkError = signal<ApiError | string | null>(null);
   protected readonly verifying = new Submission();
 
   constructor() {
+    // Read the link, never send it: the API hears of the token only on "Confirm this address".
     onLinkToken((token) => {
       this.token = token;
+      this.verifying.error.set(null);
       if (token) {
-        this.verify();
+        this.linkError.set(null);
+        this.state.set('confirm');
       } else {
         this.linkError.set(NO_TOKEN);
         this.settle('invalid');
@@ -77,9 +91,9 @@ export class VerifyEmailPage {
     });
   }
 
+  /** The person's "Confirm this address"; another error than a dead link is shown by the button, which tries again. */
   protected verify(): void {
     if (!this.token) return;
-    this.state.set('checking');
     this.verifying.run(
       this.api.verifyEmail(this.token),
       () => this.settle('verified', '#verified-heading'),
@@ -87,8 +101,6 @@ export class VerifyEmailPage {
         if (error.code === 'invalid_token') {
           this.linkError.set(error);
           this.settle('invalid', '#link-problem-heading');
-        } else {
-          this.settle('failed');
         }
       },
     );
