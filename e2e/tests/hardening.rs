@@ -124,9 +124,9 @@ async fn no_password_secret_code_or_token_reaches_the_logs() {
     browser.post("/auth/login", Some(json!({ "email": email, "password": "a wrong password!" }))).await;
     browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
     tokens.push(browser.cookie("twofa_token").unwrap());
-    let wrong = format!("{:06}", (code(&secret, 30).parse::<u32>().unwrap() + 1) % 1_000_000);
-    browser.post("/auth/2fa/verify-login", Some(json!({ "code": wrong }))).await;
     let next = code(&secret, 30);
+    let wrong = format!("{:06}", (next.parse::<u32>().unwrap() + 1) % 1_000_000);
+    browser.post("/auth/2fa/verify-login", Some(json!({ "code": wrong }))).await;
     assert_eq!(browser.post("/auth/2fa/verify-login", Some(json!({ "code": next }))).await.status, 200);
     tokens.push(browser.cookie("access_token").unwrap());
     browser.post("/auth/refresh", None).await;
@@ -134,7 +134,17 @@ async fn no_password_secret_code_or_token_reaches_the_logs() {
     assert_eq!(browser.post("/auth/2fa/disable", Some(json!({ "backupCode": backup[0] }))).await.status, 200);
 
     let path = std::env::var("E2E_LOG_FILE").expect("E2E_LOG_FILE: the functions' log, set by `make test`");
-    let log = std::fs::read_to_string(path).unwrap();
+    // The last requests' lines may still be on their way to the file: read
+    // until it has stopped growing.
+    let mut log = std::fs::read_to_string(&path).unwrap();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let again = std::fs::read_to_string(&path).unwrap();
+        if again.len() == log.len() {
+            break;
+        }
+        log = again;
+    }
     let json_lines = log.lines().filter(|l| l.starts_with('{')).count();
     assert!(json_lines > 0, "the functions log structured JSON");
     assert!(log.contains("requestId"), "log lines carry the request id");
@@ -475,6 +485,59 @@ async fn a_post_from_another_site_is_refused_first_and_requests_without_origin_p
     let setup = browser.send(Method::POST, "/auth/2fa/setup", None, &[("origin", own.as_str())]).await;
     assert_eq!(setup.status, 200, "{:?}", setup.body);
     assert_eq!(browser.post("/auth/logout-all", None).await.status, 204);
+}
+
+/// What a browser checks before and after a credentialed cross-origin
+/// request: the preflight's answer, and the actual answer's CORS headers.
+async fn cross_origin(origin: &str, email: &str) -> (reqwest::Response, reqwest::Response) {
+    let http = reqwest::Client::new();
+    let url = format!("{}/auth/login", e2e::base_url());
+    let preflight = http
+        .request(Method::OPTIONS, &url)
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    let actual = http
+        .post(&url)
+        .header("origin", origin)
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    (preflight, actual)
+}
+
+#[tokio::test]
+async fn the_configured_front_ends_may_call_across_origins_with_credentials_and_no_other_site_may() {
+    let allowed = std::env::var("E2E_ALLOWED_ORIGINS").expect("E2E_ALLOWED_ORIGINS: the stack's ALLOWED_ORIGINS");
+    let email = unique_email("cors");
+    register_and_login(&mut Browser::new(), &email).await;
+    for origin in allowed.split(',') {
+        let (preflight, actual) = cross_origin(origin, &email).await;
+        assert_eq!(preflight.status(), 204, "{origin}");
+        let header = |response: &reqwest::Response, name: &str| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
+        assert_eq!(header(&preflight, "access-control-allow-origin").as_deref(), Some(origin));
+        assert_eq!(header(&preflight, "access-control-allow-credentials").as_deref(), Some("true"));
+        assert!(header(&preflight, "access-control-allow-methods").unwrap().contains("POST"));
+        assert!(header(&preflight, "access-control-allow-headers").unwrap().contains("content-type"));
+        assert_eq!(actual.status(), 200, "{origin}: the functions refused a configured front end");
+        assert_eq!(header(&actual, "access-control-allow-origin").as_deref(), Some(origin));
+        assert_eq!(header(&actual, "access-control-allow-credentials").as_deref(), Some("true"));
+        assert!(header(&actual, "access-control-expose-headers").unwrap().contains("retry-after"));
+        assert!(actual.headers().get_all("set-cookie").iter().count() >= 2, "the session's cookies");
+    }
+    for origin in ["https://evil.example", "http://localhost:9999", "null"] {
+        let (preflight, actual) = cross_origin(origin, &email).await;
+        assert!(preflight.headers().get("access-control-allow-origin").is_none(), "{origin}: preflight allowed");
+        assert!(actual.headers().get("access-control-allow-origin").is_none(), "{origin}: answer readable");
+        assert_eq!(actual.status(), 403, "{origin}: the functions' own Origin rule");
+        assert!(actual.headers().get("set-cookie").is_none(), "{origin}: a session for another site");
+    }
 }
 
 #[tokio::test]

@@ -28,9 +28,15 @@ fn code(secret: &TotpSecret, offset: i64) -> String {
     code_at(secret, (unix_now() as i64 + offset) as u64)
 }
 
-/// A code that is certainly not the current one.
+/// A code that is no code of the steps around now (two either side), so no
+/// clock drift can make it right.
 fn wrong_code(secret: &TotpSecret) -> String {
-    format!("{:06}", (code(secret, 0).parse::<u32>().unwrap() + 500_000) % 1_000_000)
+    let now = unix_now() as i64;
+    let near: Vec<String> = (-2..=2).map(|step| code_at(secret, (now + step * 30) as u64)).collect();
+    (0..)
+        .map(|i| format!("{:06}", (near[2].parse::<u32>().unwrap() + 500_000 + i) % 1_000_000))
+        .find(|candidate| !near.contains(candidate))
+        .unwrap()
 }
 
 async fn signed_up(browser: &mut Browser) -> String {
@@ -95,8 +101,11 @@ async fn enable_login_verify_and_disable_like_a_user_would() {
 
     let wrong = browser.post("/auth/2fa/verify-login", Some(json!({ "code": wrong_code(&secret) }))).await;
     assert_eq!((wrong.status.as_u16(), wrong.error()), (400, "invalid_code"));
-    // The next step's code: the enable already used this one.
-    let verified = browser.post("/auth/2fa/verify-login", Some(json!({ "code": code(&secret, 30) }))).await;
+    // The next step's code: the enable already used this one. Computed once,
+    // so the replays below present the very code accepted here, whatever the
+    // clock does meanwhile.
+    let next = code(&secret, 30);
+    let verified = browser.post("/auth/2fa/verify-login", Some(json!({ "code": next }))).await;
     assert_eq!(verified.status, 200);
     assert_eq!(verified.body["user"]["aal"], 2);
     assert!(browser.cookie("twofa_token").is_none(), "the pre-2FA cookie is cleared");
@@ -105,11 +114,11 @@ async fn enable_login_verify_and_disable_like_a_user_would() {
     // The pre-2FA token is spent, and the same code is refused at another login.
     let mut replay = Browser::new();
     replay.set_cookie("twofa_token", "/auth/2fa", &pre2fa);
-    let spent = replay.post("/auth/2fa/verify-login", Some(json!({ "code": code(&secret, 30) }))).await;
+    let spent = replay.post("/auth/2fa/verify-login", Some(json!({ "code": next }))).await;
     assert_eq!((spent.status.as_u16(), spent.error()), (401, "session_expired"));
     let mut other = Browser::new();
     assert_eq!(login(&mut other, &email).await, json!({ "requires2FA": true }));
-    let reused = other.post("/auth/2fa/verify-login", Some(json!({ "code": code(&secret, 30) }))).await;
+    let reused = other.post("/auth/2fa/verify-login", Some(json!({ "code": next }))).await;
     assert_eq!((reused.status.as_u16(), reused.error()), (400, "invalid_code"));
 
     // A backup code signs in once.
@@ -138,12 +147,15 @@ async fn one_step_of_clock_drift_is_accepted_two_are_not() {
     let mut browser = Browser::new();
     let email = signed_up(&mut browser).await;
     let secret = scan_setup(&mut browser).await;
-    room_in_step(5).await;
-    for offset in [-60, 60] {
-        let refused = browser.post("/auth/2fa/enable", Some(json!({ "code": code(&secret, offset) }))).await;
-        assert_eq!((refused.status.as_u16(), refused.error()), (400, "invalid_code"), "offset {offset}");
+    // All three codes from one instant with 15 s of the step left: the
+    // server's step stays the one they are measured from.
+    room_in_step(15).await;
+    let [two_behind, two_ahead, one_behind] = [-60, 60, -30].map(|offset| code(&secret, offset));
+    for (what, code) in [("two steps behind", two_behind), ("two steps ahead", two_ahead)] {
+        let refused = browser.post("/auth/2fa/enable", Some(json!({ "code": code }))).await;
+        assert_eq!((refused.status.as_u16(), refused.error()), (400, "invalid_code"), "{what}");
     }
-    let previous = browser.post("/auth/2fa/enable", Some(json!({ "code": code(&secret, -30) }))).await;
+    let previous = browser.post("/auth/2fa/enable", Some(json!({ "code": one_behind }))).await;
     assert_eq!(previous.status, 200, "a phone 30 s behind");
 
     let mut phone_ahead = Browser::new();
