@@ -116,9 +116,21 @@ pub mod recording {
         static HANDLER: ();
     }
 
-    /// Runs `future` (a handler invocation) with its AWS calls recorded.
+    /// Runs `future` (a handler invocation) with its AWS calls recorded. The
+    /// function's file exists afterwards even when it made none.
     pub async fn scope<T>(future: impl Future<Output = T>) -> T {
+        if let Some(path) = file() {
+            std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("create the calls file");
+        }
         HANDLER.scope((), future).await
+    }
+
+    /// `<AWS_CALLS_DIR>/<function>.jsonl`, when recording is on and a function's tests run.
+    fn file() -> Option<std::path::PathBuf> {
+        let dir = std::env::var("AWS_CALLS_DIR").ok()?;
+        let function = function()?;
+        std::fs::create_dir_all(&dir).expect("create AWS_CALLS_DIR");
+        Some(std::path::Path::new(&dir).join(format!("{function}.jsonl")))
     }
 
     pub(crate) fn active() -> bool {
@@ -212,11 +224,9 @@ pub mod recording {
     }
 
     pub(crate) fn record(call: &str, body: &[u8]) {
-        let (Ok(dir), Some(function)) = (std::env::var("AWS_CALLS_DIR"), function()) else { return };
+        let Some(path) = file() else { return };
         let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let line = format!("{}\n", describe(call, &body));
-        std::fs::create_dir_all(&dir).expect("create AWS_CALLS_DIR");
-        let path = std::path::Path::new(&dir).join(format!("{function}.jsonl"));
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("open the calls file");
         // One write per line: appends of a few hundred bytes are not interleaved.
         file.write_all(line.as_bytes()).expect("record the call");
@@ -242,7 +252,13 @@ pub fn default_instant() -> DateTime<Utc> {
 
 /// One isolated environment: its own table and key, a test clock, a counter.
 pub struct TestEnv {
+    /// The container under test: cold until a test warms it ([`TestEnv::keys`]) or runs a handler.
     pub app: App,
+    /// Another container of the same deployment, which the fixtures use (as
+    /// the functions that signed the user in would), so that the container
+    /// under test loads at its first request what a cold one of its function
+    /// loads (and the IAM check sees it).
+    pub fixtures: App,
     pub clock: Arc<TestClock>,
     pub calls: CallCounter,
     /// The clients the app uses.
@@ -357,9 +373,10 @@ impl TestEnv {
         )
         .await
         .expect("initialise the keyring");
-        let app = App::new(config, clients.clone(), clock.clone());
+        let app = App::new(config.clone(), clients.clone(), clock.clone());
+        let fixtures = App::new(config, clients.clone(), clock.clone());
         calls.reset();
-        TestEnv { app, clock, calls, inspect: clients.clone(), clients }
+        TestEnv { app, fixtures, clock, calls, inspect: clients.clone(), clients }
     }
 
     /// The bytes of every stored attribute value (strings, numbers, binaries,
@@ -606,7 +623,13 @@ impl TestEnv {
         self.app.now().timestamp() as u64
     }
 
-    /// The data keys and signing keys, loaded as a warm container has them.
+    /// The data keys and signing keys of the fixtures' container.
+    async fn fixture_keys(&self) -> &KeySet {
+        self.fixtures.keyring.keys().await.expect("keyring")
+    }
+
+    /// Warms the container under test (its data keys and signing keys loaded, as
+    /// after its first request) and returns its data keys.
     pub async fn keys(&self) -> &KeySet {
         self.app.keyring.signing_keys_to_sign().await.expect("signing keys");
         self.app.keyring.keys().await.expect("keyring")
@@ -634,15 +657,16 @@ impl TestEnv {
     pub async fn register_with_token(&self, email: &str) -> (UserRecord, shared::mail::token::MailToken) {
         let email = Email::parse(email).unwrap();
         let password = Password::parse(SecretString::from(PASSWORD.to_string())).unwrap();
-        let account =
-            shared::accounts::create(&self.app, &email, &password, &ClientInfo::default()).await.expect("register");
+        let account = shared::accounts::create(&self.fixtures, &email, &password, &ClientInfo::default())
+            .await
+            .expect("register");
         (self.user(&account.user_id).await, account.verification)
     }
 
     /// Turns 2FA on for `user` as a successful enable would, with the last
     /// accepted step a minute back so codes of the current step are fresh.
     pub async fn enroll(&self, user: &UserRecord) -> Enrolled {
-        let keys = self.keys().await;
+        let keys = self.fixture_keys().await;
         let now = self.app.now().timestamp();
         let secret = TotpSecret::generate();
         let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
@@ -661,7 +685,7 @@ impl TestEnv {
     /// secret the authenticator app scanned.
     pub async fn start_setup(&self, user: &UserRecord) -> TotpSecret {
         let secret = TotpSecret::generate();
-        let sealed = self.keys().await.seal_totp_secret(&user.id, secret.bytes());
+        let sealed = self.fixture_keys().await.seal_totp_secret(&user.id, secret.bytes());
         let expires = self.app.now().timestamp() + shared::totp::SETUP_TTL_SECS;
         self.app.repo.commit(vec![writes::start_setup(user, sealed, expires)]).await.expect("setup");
         secret
@@ -669,29 +693,30 @@ impl TestEnv {
 
     /// A committed session for `user`, as login or verify-login would open it.
     pub async fn sign_in(&self, user: &UserRecord, second: Option<SecondFactor>) -> NewSession {
-        let issuer = self.app.issuer(&event("me").request()).await.expect("keys to issue with");
+        let issuer = self.fixtures.issuer(&event("me").request()).await.expect("keys to issue with");
         let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
         let session =
-            NewSession::issue(&self.app, &issuer, subject, second, self.app.now().timestamp()).expect("a session");
+            NewSession::issue(&self.fixtures, &issuer, subject, second, self.app.now().timestamp()).expect("a session");
         self.app.repo.commit(vec![session.write()]).await.expect("session");
         session
     }
 
     /// A pre-2FA token for `user`, as login hands it out.
     pub async fn pre2fa(&self, user: &UserRecord) -> String {
-        let keys = self.keys().await;
-        shared::session::pre2fa_token(&self.app, keys, &user.id, user.version, self.app.now().timestamp()).1
+        let keys = self.fixture_keys().await;
+        shared::session::pre2fa_token(&self.fixtures, keys, &user.id, user.version, self.app.now().timestamp()).1
     }
 
     /// The claims of a pre-2FA token the functions issued (panics if it is not valid now).
     pub async fn pre2fa_claims(&self, token: &str) -> shared::tokens::Pre2faClaims {
         let now = self.app.now().timestamp();
-        shared::tokens::verify(self.keys().await, token, &self.app.config.issuer, now).expect("a valid pre-2FA token")
+        shared::tokens::verify(self.fixture_keys().await, token, &self.app.config.issuer, now)
+            .expect("a valid pre-2FA token")
     }
 
     /// The claims of an access token the functions issued (panics if it is not valid now).
     pub async fn access_claims(&self, token: &str) -> shared::tokens::AccessClaims {
-        shared::auth::access_claims(&self.app, &event("me").request(), token).await.expect("a valid access token")
+        shared::auth::access_claims(&self.fixtures, &event("me").request(), token).await.expect("a valid access token")
     }
 
     /// The code an authenticator app shows now.

@@ -42,6 +42,7 @@ mod tests {
         let address = unique_email("resend");
         let (user, first) = env.register_with_token(&address).await;
         let session = env.sign_in(&user, None).await;
+        env.keys().await;
         env.calls.reset();
         let reply = resend(&env, &session.access_token).await;
         assert_eq!((reply.status(), reply.json()), (202, json!({ "message": "We sent a new verification link." })));

@@ -29,6 +29,11 @@ mod tests {
         let user = env.register("dana@example.com").await;
         let session = env.sign_in(&user, None).await;
         env.calls.reset();
+        // A cold container's first request also reads the published keys and unwraps the key
+        // that authenticates them; then one read per request.
+        let first = call(&env, handle, event("me").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(first.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.GetItem"]);
         for req in [
             event("me").cookie("access_token", &session.access_token).request(),
             event("me").cookies::<&str>(&[]).bearer(&session.access_token).request(),

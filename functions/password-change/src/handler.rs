@@ -115,11 +115,12 @@ mod tests {
         let signed_in_at = opened.record.auth_time;
         // Refreshed every day since: on day 29 the access token still says when both factors were proven.
         env.clock.advance(chrono::Duration::days(29));
-        let issuer = env.app.issuer(&event("password-change").request()).await.unwrap();
+        let issuer = env.fixtures.issuer(&event("password-change").request()).await.unwrap();
         let now = env.app.now().timestamp();
         let user = &enrolled.user;
         let access =
-            shared::session::access_token(&env.app, &issuer, &opened.record, user.role, user.version, now).unwrap();
+            shared::session::access_token(&env.fixtures, &issuer, &opened.record, user.role, user.version, now)
+                .unwrap();
         let reply = change(&env, &access, json!({ "currentPassword": PASSWORD, "newPassword": NEW })).await;
         assert_eq!(reply.status(), 200);
         let fresh = env.access_claims(&reply.cookie("access_token").unwrap()).await;

@@ -182,7 +182,8 @@ mod tests {
         // each ends every session because the account may be in someone else's hands.
         const OTHER: &str = "another passphrase";
         let other_hash = password::hash(&Password::parse(OTHER.to_string().into()).unwrap()).await.unwrap();
-        let endings: [(&str, Box<dyn Fn(&UserRecord) -> Vec<Write>>, &str); 4] = [
+        type Ending<'a> = Box<dyn Fn(&UserRecord) -> Vec<Write> + 'a>;
+        let endings: [(&str, Ending, &str); 4] = [
             ("password change", Box::new(|user| writes::change_password(user, &other_hash).into()), OTHER),
             ("logout-all", Box::new(|user| writes::bump_version(user).into()), PASSWORD),
             ("role granted", Box::new(|user| writes::set_role(user, shared::domain::Role::Admin).into()), PASSWORD),

@@ -66,6 +66,7 @@ mod tests {
         let env = TestEnv::new().await;
         let user = env.register("ann@example.com").await;
         let session = env.sign_in(&user, None).await;
+        env.keys().await;
         env.calls.reset();
         let first = refresh(&env, &session.refresh_token).await;
         assert_eq!(first.status(), 200);

@@ -34,8 +34,11 @@ mod tests {
         let user = env.register("st@example.com").await;
         let session = env.sign_in(&user, None).await;
         env.calls.reset();
-        let off =
-            call(&env, handle, event("twofa-status").cookie("access_token", &session.access_token).request()).await;
+        let status = || event("twofa-status").cookie("access_token", &session.access_token).request();
+        // A cold container's first request also reads the published keys and the key that authenticates them.
+        assert_eq!(call(&env, handle, status()).await.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.GetItem"]);
+        let off = call(&env, handle, status()).await;
         assert_eq!(off.json(), json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null }));
         assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
 

@@ -105,6 +105,7 @@ mod tests {
         let env = TestEnv::new().await;
         let alice = enrolled(&env, "alice@example.com").await;
         let pre2fa = env.pre2fa(&alice.user).await;
+        env.keys().await;
         env.calls.reset();
         let reply = verify(&env, &pre2fa, json!({ "code": env.code(&alice.secret) })).await;
         assert_eq!(reply.status(), 200);
