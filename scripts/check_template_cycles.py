@@ -8,6 +8,7 @@ Usage: python scripts/check_template_cycles.py TEMPLATE
 """
 
 import json
+import os
 import re
 import sys
 
@@ -34,6 +35,9 @@ def main() -> None:
     template = yaml_parse(open(sys.argv[1]).read())
     # The translator wants code in S3; where it is does not change references.
     template["Globals"]["Function"]["CodeUri"] = "s3://bucket/key"
+    # The translator wants a region for its pseudo parameters; which one does
+    # not change references either (it runs offline, with no AWS config).
+    os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION") or "us-east-1")
     resources = transform(template, {}, NoManagedPolicies())["Resources"]
     graph = {name: references(resource, set(resources)) for name, resource in resources.items()}
     visiting, done = set(), set()
