@@ -10,9 +10,9 @@ TOOLS := $(VENV)/.installed
 WEB_DEPS := web/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key mail
+.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key retire-signing-key mail
 
-## make dev: the web front end at http://127.0.0.1:4200, the API at http://127.0.0.1:9000 (Ctrl-C stops it)
+## make dev: the web front end at http://localhost:4200, the API at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS) $(WEB_DEPS)
 	scripts/dev.sh
 
@@ -32,12 +32,17 @@ prove-conditions: $(TOOLS)
 build: $(TOOLS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
 
+STACK = $$($(VENV)/bin/python -c 'import tomllib;print(tomllib.load(open("samconfig.toml","rb"))["default"]["global"]["parameters"]["stack_name"])')
+
 ## make deploy: sam deploy --guided (asks for the stack's parameters; saves them to samconfig.toml),
+## then the keyring's first keys (authctl init, with your credentials: no function may create keys),
 ## then the web front end: built, uploaded to its bucket, CloudFront invalidated; prints its URL
 deploy: build $(WEB_DEPS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --guided
+	KMS_KEY_ID=$$($(VENV)/bin/python scripts/stack_output.py $(STACK) KeyArn) \
+	  scripts/authctl.sh init "" $$($(VENV)/bin/python scripts/stack_output.py $(STACK) TableName)
 	cd web && npm run --silent build -- --progress=false
-	$(VENV)/bin/python scripts/deploy_web.py $$($(VENV)/bin/python -c 'import tomllib;print(tomllib.load(open("samconfig.toml","rb"))["default"]["global"]["parameters"]["stack_name"])')
+	$(VENV)/bin/python scripts/deploy_web.py $(STACK)
 
 ## make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]: operator commands
 ## (without TABLE: the local stack of `make dev`; with it: that table in AWS)
@@ -45,9 +50,13 @@ grant-admin revoke-admin reset-2fa:
 	scripts/authctl.sh $@ "$(EMAIL)" "$(TABLE)"
 
 ## make rotate-signing-key [LEAD=7200] [TABLE=...]: publish the next access-token signing key;
-## it signs after 5 minutes + LEAD seconds (gateways cache key sets up to 2 hours)
+## it signs after 5 minutes + LEAD seconds (at least 300; gateways cache key sets up to 2 hours)
 rotate-signing-key:
 	LEAD="$(LEAD)" scripts/authctl.sh $@ "" "$(TABLE)"
+
+## make retire-signing-key KID=s1 [TABLE=...]: a leaked key goes now; if it was signing, a successor signs at once
+retire-signing-key:
+	KID="$(KID)" scripts/authctl.sh $@ "" "$(TABLE)"
 
 ## make mail [N=5]: the newest mail the local stack of `make dev` sent, with its links
 mail: $(TOOLS)

@@ -17,11 +17,14 @@ export ISSUER_URL=http://127.0.0.1:9000
 # Plain http on loopback: no Secure flag, SameSite=Lax.
 export COOKIE_SECURE=false
 export COOKIE_SAMESITE=Lax
-# The web front end's dev server; besides it, only the API's own pages may POST.
-export ALLOWED_ORIGIN=http://127.0.0.1:4200
+# The web front end's dev server, in both spellings (passkeys need the host
+# name: browsers refuse WebAuthn on an IP address). Besides these, only the
+# API's own pages may POST; the local gateway answers CORS for them, with
+# credentials, as the deployed API Gateway does.
+export ALLOWED_ORIGINS=http://localhost:4200,http://127.0.0.1:4200
 # Mail goes to moto's SES (`make mail` reads it); its links lead to the web front end.
 export MAIL_FROM=no-reply@twofa.example.com
-export WEB_BASE_URL=http://127.0.0.1:4200
+export WEB_BASE_URL=http://localhost:4200
 
 VENV_BIN="$PWD/.venv/bin"
 export PATH="$VENV_BIN:$PATH"
