@@ -4,7 +4,7 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use shared::operator::rotate_signing_key;
+use shared::operator::{retire_signing_key, rotate_signing_key};
 use shared::signing_keys::DEFAULT_LEAD_SECS;
 use testkit::{ISSUER_URL, TestEnv, event};
 
@@ -90,4 +90,38 @@ async fn one_rotation_at_a_time_and_the_next_one_removes_keys_no_longer_needed()
     let mut kids: Vec<String> = stored.into_iter().map(|k| k.kid).collect();
     kids.sort();
     assert_eq!(kids, ["s2", "s3"]);
+}
+
+#[tokio::test]
+async fn a_lead_too_short_for_gateways_to_fetch_the_key_is_refused() {
+    let env = TestEnv::new().await;
+    let refused = rotate_signing_key(&env.app.keyring, &env.app.repo, env.clock.as_ref(), 299).await;
+    assert!(refused.is_err(), "a lead of 299 s");
+    assert_eq!(env.app.repo.keyring_items().await.unwrap().signing_keys.len(), 1, "nothing was published");
+    assert!(rotate_signing_key(&env.app.keyring, &env.app.repo, env.clock.as_ref(), 300).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_retired_key_is_refused_at_once_and_its_successor_signs_at_once() {
+    let env = TestEnv::new().await;
+    let user = env.register("leaked@example.com").await;
+    let before = env.sign_in(&user, None).await;
+    let container = env.cold_container();
+    let request = event("me").request();
+    assert!(shared::auth::access_claims(&container, &request, &before.access_token).await.is_ok());
+
+    let retired = retire_signing_key(&env.app.keyring, &env.app.repo, env.clock.as_ref(), "s1").await.unwrap();
+    assert_eq!((retired.retired.as_str(), retired.successor.as_deref()), ("s1", Some("s2")));
+    assert!(retire_signing_key(&env.app.keyring, &env.app.repo, env.clock.as_ref(), "s1").await.is_err(), "twice");
+
+    // Within five minutes every container has dropped it (a fresh one at once).
+    env.clock.advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
+    assert!(shared::auth::access_claims(&container, &request, &before.access_token).await.is_err(), "still trusted");
+    let now = env.app.now().timestamp();
+    let published: Vec<String> =
+        container.keyring.signing_keys(None).await.unwrap().jwks(now).into_iter().map(|jwk| jwk.kid).collect();
+    assert_eq!(published, ["s2"]);
+    let after = env.sign_in(&user, None).await;
+    assert_eq!(jsonwebtoken::decode_header(&after.access_token).unwrap().kid.as_deref(), Some("s2"));
+    assert!(shared::auth::access_claims(&container, &request, &after.access_token).await.is_ok());
 }
