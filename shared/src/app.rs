@@ -136,10 +136,10 @@ where
 {
     let req = match crate::http::through_front_door(&app.config, req) {
         Ok(req) => req,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return crate::http::error_response(refused),
     };
     if let Err(refused) = crate::http::check_origin(&app.config, &req) {
-        return refused.into_response();
+        return crate::http::error_response(refused);
     }
     let budget = time_left(&req).saturating_sub(RESPONSE_MARGIN);
     let result = match tokio::time::timeout(budget, handler(req)).await {

@@ -1,10 +1,7 @@
-//! The one error type of the service and its mapping onto the contract's error bodies.
+//! The one error type of the service: each way a request fails, with its
+//! status, the contract's error code and a sentence for a person.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::http::Response as HttpResponse;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
-use serde::Serialize;
 
 type Cause = Box<dyn std::error::Error + Send + Sync>;
 
@@ -78,27 +75,6 @@ impl ApiError {
 
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self::Internal(cause.into())
-    }
-
-    /// An AWS SDK error: `503` when a retry may pass (a timeout, a connection
-    /// failure, throttling, a server error, a transaction conflict), else
-    /// `500`: a malformed request, a missing table or key, denied access or an
-    /// undecryptable ciphertext are bugs or misconfiguration, and retrying
-    /// them only hides it.
-    pub fn aws<E>(err: SdkError<E, HttpResponse>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        let transient = match &err {
-            SdkError::TimeoutError(_) => true,
-            SdkError::DispatchFailure(failure) => !failure.is_user(),
-            SdkError::ResponseError(response) => response.raw().status().is_server_error(),
-            SdkError::ServiceError(service) => {
-                service.raw().status().is_server_error() || service.err().code().is_some_and(is_transient_code)
-            }
-            _ => false,
-        };
-        if transient { Self::unavailable(err) } else { Self::internal(err) }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -175,65 +151,14 @@ impl ApiError {
         }
     }
 
-    fn retry_after(&self) -> Option<u64> {
+    /// The `Retry-After` seconds of a `429` or a `503`.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
             ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
             _ => None,
         }
     }
-
-    /// The response for this error. The internal cause, if any, is logged here
-    /// (once, inside the invocation's span that carries the request id).
-    pub fn into_response(self) -> Response<Body> {
-        match &self {
-            ApiError::Unavailable(cause) => {
-                tracing::error!(error = %ErrorChain(cause.as_ref()), "dependency failed")
-            }
-            ApiError::Internal(cause) => {
-                tracing::error!(error = %ErrorChain(cause.as_ref()), "internal error")
-            }
-            other => tracing::info!(error = other.code(), "request refused"),
-        }
-        #[derive(Serialize)]
-        struct ErrorBody {
-            error: &'static str,
-            message: String,
-        }
-        let body = ErrorBody { error: self.code(), message: self.message() };
-        let mut response = crate::http::json_response(self.status(), &body);
-        if let Some(seconds) = self.retry_after() {
-            response
-                .headers_mut()
-                .insert(lambda_http::http::header::RETRY_AFTER, lambda_http::http::HeaderValue::from(seconds));
-        }
-        response
-    }
-}
-
-/// Error codes (of DynamoDB, KMS, SES, or a cancelled transaction's reason)
-/// that say "try again": the service is throttling, busy or briefly failing.
-pub fn is_transient_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException"
-            | "ThrottlingError"
-            | "Throttling"
-            | "ProvisionedThroughputExceededException"
-            | "ProvisionedThroughputExceeded"
-            | "RequestLimitExceeded"
-            | "LimitExceededException"
-            | "TooManyRequestsException"
-            | "TransactionConflict"
-            | "TransactionConflictException"
-            | "TransactionInProgressException"
-            | "InternalServerError"
-            | "InternalFailure"
-            | "ServiceUnavailable"
-            | "KMSInternalException"
-            | "DependencyTimeoutException"
-            | "KeyUnavailableException"
-    )
 }
 
 /// Formats an error with all its sources, for logs.

@@ -1,7 +1,7 @@
 //! Reading requests and writing responses the way the contract says.
 
 use lambda_http::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE, USER_AGENT,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, RETRY_AFTER, SET_COOKIE, USER_AGENT,
 };
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorChain};
 
 /// Bodies above this many bytes get `413 payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -187,7 +187,32 @@ pub fn with_cookies(mut response: Response<Body>, cookies: impl IntoIterator<Ite
 
 /// Turns a handler's result into the response: errors become the contract's error body.
 pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(ApiError::into_response)
+    result.unwrap_or_else(error_response)
+}
+
+/// The response for an error. The internal cause, if any, is logged here
+/// (once, inside the invocation's span that carries the request id).
+pub fn error_response(err: ApiError) -> Response<Body> {
+    match &err {
+        ApiError::Unavailable(cause) => {
+            tracing::error!(error = %ErrorChain(cause.as_ref()), "dependency failed")
+        }
+        ApiError::Internal(cause) => {
+            tracing::error!(error = %ErrorChain(cause.as_ref()), "internal error")
+        }
+        other => tracing::info!(error = other.code(), "request refused"),
+    }
+    #[derive(Serialize)]
+    struct ErrorBody {
+        error: &'static str,
+        message: String,
+    }
+    let body = ErrorBody { error: err.code(), message: err.message() };
+    let mut response = json_response(err.status(), &body);
+    if let Some(seconds) = err.retry_after() {
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 #[cfg(test)]
