@@ -18,7 +18,8 @@
 
 mod items;
 mod records;
-pub mod schema;
+pub mod table;
+pub use table as schema;
 pub mod writes;
 
 use std::collections::HashMap;

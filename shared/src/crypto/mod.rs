@@ -1,0 +1,2 @@
+pub mod data_keys;
+pub mod signing_keys;

@@ -1,0 +1,4 @@
+mod account;
+pub mod audit;
+
+pub use account::*;

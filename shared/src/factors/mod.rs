@@ -1,0 +1,3 @@
+pub mod backup_codes;
+pub mod password;
+pub mod totp;
