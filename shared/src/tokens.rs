@@ -11,48 +11,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Aal, Role};
+// Temporary: the old paths, until every import names the new ones.
+pub use crate::domain::{
+    ACCESS_TTL_SECS, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS, TokenKind,
+};
 use crate::error::ApiError;
 use crate::keyring::KeySet;
 use crate::signing_keys::SigningKeys;
-
-pub const ACCESS_TTL_SECS: i64 = 15 * 60;
-pub const REFRESH_TTL_SECS: i64 = 7 * 24 * 60 * 60;
-pub const PRE2FA_TTL_SECS: i64 = 5 * 60;
-/// A session lives at most this long from the sign-in that opened it, however often it is refreshed.
-pub const SESSION_MAX_SECS: i64 = 30 * 24 * 60 * 60;
-/// How far a token's `nbf` may be ahead of the verifier's clock. Tokens are
-/// issued by one function and checked by another, on other hosts: a clock a
-/// few milliseconds behind the issuer's must not refuse a token issued in the
-/// same second. Only the issuer can sign, so this admits nothing forged.
-pub const CLOCK_SKEW_SECS: i64 = 60;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-    Pre2fa,
-}
-
-impl TokenKind {
-    pub const ALL: [TokenKind; 3] = [TokenKind::Access, TokenKind::Refresh, TokenKind::Pre2fa];
-
-    /// The JOSE `typ` header (RFC 8725 §3.11 explicit typing).
-    pub fn typ(self) -> &'static str {
-        match self {
-            TokenKind::Access => "at+jwt",
-            TokenKind::Refresh => "rt+jwt",
-            TokenKind::Pre2fa => "pre2fa+jwt",
-        }
-    }
-
-    fn audience(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-            TokenKind::Pre2fa => "pre2fa",
-        }
-    }
-}
 
 /// Claims of a token kind that only this service reads (HS256).
 pub trait Claims: Serialize + DeserializeOwned {

@@ -21,10 +21,10 @@ use sha2::Sha256;
 use tokio::sync::{OnceCell, RwLock};
 
 use crate::clock::Clock;
+use crate::domain::TokenKind;
 use crate::error::ApiError;
 use crate::repo::{KeyringEntry, Repo};
 use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, SigningKeyMac, SigningKeys, StoredSigningKey};
-use crate::tokens::TokenKind;
 use crate::totp::TotpSecret;
 
 /// The KMS encryption context of every data key: it binds the wrapped key to

@@ -29,9 +29,9 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::domain::{ACCESS_TTL_SECS, CLOCK_SKEW_SECS};
 use crate::error::ApiError;
 use crate::keyring::KeySet;
-use crate::tokens::{ACCESS_TTL_SECS, CLOCK_SKEW_SECS};
 
 /// A container reloads the key set when its copy is older than this.
 pub const KEY_SET_MAX_AGE_SECS: i64 = 5 * 60;

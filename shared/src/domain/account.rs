@@ -1,3 +1,4 @@
+//! Who an account is: its email address, its password as typed, its role.
 //! Values validated once, at the edge.
 
 use secrecy::{ExposeSecret, SecretString};
@@ -89,63 +90,6 @@ impl Role {
             "admin" => Some(Role::Admin),
             _ => None,
         }
-    }
-}
-
-/// Authentication assurance level of a session: 1 = password, 2 = password and second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "u8", try_from = "u8")]
-pub enum Aal {
-    One,
-    Two,
-}
-
-impl From<Aal> for u8 {
-    fn from(aal: Aal) -> u8 {
-        match aal {
-            Aal::One => 1,
-            Aal::Two => 2,
-        }
-    }
-}
-
-impl TryFrom<u8> for Aal {
-    type Error = &'static str;
-    fn try_from(value: u8) -> Result<Self, Self::Error> {
-        match value {
-            1 => Ok(Aal::One),
-            2 => Ok(Aal::Two),
-            _ => Err("aal is 1 or 2"),
-        }
-    }
-}
-
-/// How the session's holder authenticated (`amr`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondFactor {
-    Totp,
-    BackupCode,
-}
-
-/// The `amr` claim for a password-only or a two-factor session.
-pub fn amr(second: Option<SecondFactor>) -> Vec<String> {
-    let mut methods = vec!["pwd".to_string()];
-    match second {
-        Some(SecondFactor::Totp) => methods.push("otp".into()),
-        Some(SecondFactor::BackupCode) => methods.push("backup".into()),
-        None => {}
-    }
-    methods
-}
-
-/// The second factor an `amr` claim names, if any.
-pub fn second_factor_of(amr: &[String]) -> Option<SecondFactor> {
-    if amr.iter().any(|m| m == "otp") {
-        Some(SecondFactor::Totp)
-    } else if amr.iter().any(|m| m == "backup") {
-        Some(SecondFactor::BackupCode)
-    } else {
-        None
     }
 }
 

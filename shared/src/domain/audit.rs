@@ -1,10 +1,8 @@
-//! The user's security log: what happened, when, and from where.
+//! The user's security log: the kinds of event it records, and how long it keeps them.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
-
-use crate::http::ClientInfo;
-use crate::repo::AuditRecord;
+// Temporary: the old paths, until every import names the new ones.
+pub use crate::clock::rfc3339;
+pub use crate::http::views::EventView;
 
 /// Events are kept this long (their expiry is stored; TTL only cleans up).
 pub const RETENTION_SECS: i64 = 90 * 24 * 60 * 60;
@@ -54,50 +52,6 @@ event_kinds! {
     PasswordChanged => "password_changed",
 }
 
-impl AuditRecord {
-    pub fn new(kind: EventKind, at_millis: i64, client: &ClientInfo) -> Self {
-        AuditRecord {
-            kind,
-            at_millis,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            expires_at: at_millis / 1000 + RETENTION_SECS,
-        }
-    }
-}
-
-/// One event as `GET /auth/audit` shows it.
-#[derive(Debug, Serialize)]
-pub struct EventView {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub at: String,
-    pub ip: Option<String>,
-    #[serde(rename = "userAgent")]
-    pub user_agent: Option<String>,
-}
-
-impl From<&AuditRecord> for EventView {
-    fn from(record: &AuditRecord) -> Self {
-        EventView {
-            kind: record.kind.as_str(),
-            at: rfc3339_millis(record.at_millis),
-            ip: record.ip.clone(),
-            user_agent: record.user_agent.clone(),
-        }
-    }
-}
-
-/// RFC 3339 in UTC, to the second.
-pub fn rfc3339(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// RFC 3339 in UTC with milliseconds.
-pub fn rfc3339_millis(millis: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,10 +72,5 @@ mod tests {
         let listed: Vec<&str> = listed.split(',').map(str::trim).collect();
         let kinds: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
         assert_eq!(listed, kinds);
-    }
-
-    #[test]
-    fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339_millis(1_800_000_000_123), "2027-01-15T08:00:00.123Z");
     }
 }

@@ -1,4 +1,17 @@
+//! Values and rules every layer may name: accounts, second factors, sessions
+//! and token lifetimes, the audit log's vocabulary, who sent a request. No
+//! AWS, no HTTP, no I/O.
+
 mod account;
 pub mod audit;
+mod client;
+mod factor;
+mod session;
 
-pub use account::*;
+pub use account::{Email, Password, Role};
+pub use audit::{EventKind, MAX_LISTED, RETENTION_SECS};
+pub use client::ClientInfo;
+pub use factor::{SecondFactor, TypedCode, amr, second_factor_of};
+pub use session::{
+    ACCESS_TTL_SECS, Aal, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS, TokenKind,
+};

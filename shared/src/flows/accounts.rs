@@ -1,10 +1,8 @@
 //! Creating an account: the one use case the register route and fixtures share.
 
 use crate::app::App;
-use crate::audit::EventKind;
-use crate::domain::{Email, Password};
+use crate::domain::{ClientInfo, Email, EventKind, Password};
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 use crate::mail::token::MailToken;
 use crate::mail::{Mail, VERIFY_TTL_SECS};
 use crate::password;

@@ -3,11 +3,9 @@
 //! factor, and rotate the key that signs access tokens. Each ends all of the user's sessions and leaves an audit event
 //! (with no IP or user agent); a 2FA reset also mails the user a notice.
 
-use crate::audit::EventKind;
 use crate::clock::Clock;
-use crate::domain::{Email, Role};
+use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::repo::{Repo, Write, writes};
@@ -91,7 +89,7 @@ pub async fn rotate_signing_key(
         return Err(ApiError::invalid_request(format!(
             "a rotation is under way: {} signs from {}",
             pending.kid(),
-            crate::audit::rfc3339(pending.stored.active_from)
+            crate::clock::rfc3339(pending.stored.active_from)
         )));
     }
     let signs_from = now + KEY_SET_MAX_AGE_SECS + lead_secs;

@@ -1,11 +1,9 @@
 //! Checking a typed second factor against a user's 2FA state.
 
 use crate::app::App;
-use crate::audit::EventKind;
 use crate::backup_codes;
-use crate::bodies::TypedCode;
+use crate::domain::{ClientInfo, EventKind, TypedCode};
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 use crate::keyring::KeySet;
 use crate::repo::writes::Proof;
 use crate::repo::{CODE_LIMIT, UserRecord, writes};

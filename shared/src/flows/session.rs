@@ -2,14 +2,11 @@
 
 use crate::app::{App, Issuer};
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
-use crate::domain::{Aal, Role, SecondFactor, amr};
+use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
 use crate::error::ApiError;
 use crate::keyring::KeySet;
 use crate::repo::{SessionRecord, Write, writes};
-use crate::tokens::{
-    self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered,
-    TokenKind,
-};
+use crate::tokens::{self, AccessClaims, Pre2faClaims, RefreshClaims, Registered};
 
 /// Who a session is for, as of the token version it was issued under.
 #[derive(Debug, Clone, Copy)]

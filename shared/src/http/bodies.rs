@@ -3,6 +3,8 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
+// Temporary: the old path, until every import names the new one.
+pub use crate::domain::TypedCode;
 use crate::error::ApiError;
 
 /// `{"email", "password"}` for register and login.
@@ -20,13 +22,6 @@ pub struct SecondFactorBody {
     pub code: Option<String>,
     #[serde(rename = "backupCode")]
     pub backup_code: Option<String>,
-}
-
-/// What the user typed as a second factor.
-#[derive(Debug, Clone)]
-pub enum TypedCode {
-    Totp(String),
-    Backup(String),
 }
 
 impl SecondFactorBody {

@@ -4,7 +4,7 @@ use cookie::Cookie;
 use cookie::time::Duration;
 
 use crate::config::CookiePolicy;
-use crate::tokens::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
+use crate::domain::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
 
 pub const ACCESS_COOKIE: &str = "access_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";

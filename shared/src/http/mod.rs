@@ -5,3 +5,6 @@ mod request;
 pub mod views;
 
 pub use request::*;
+
+// Temporary: the old paths, until every import names the new ones.
+pub use crate::domain::ClientInfo;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
+use crate::domain::ClientInfo;
 use crate::error::{ApiError, ErrorChain};
 
 /// Bodies above this many bytes get `413 payload_too_large`.
@@ -69,17 +70,8 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Who sent the request: the source IP as API Gateway saw the connection
-/// (never a client-supplied header such as `X-Forwarded-For`), and the
-/// `User-Agent` header, which is the client's own word either way (API Gateway
-/// copies the same header into its request context).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
 impl ClientInfo {
+    /// Who sent `req`, from API Gateway's request context and the `User-Agent` header.
     pub fn of(req: &Request) -> Self {
         let ip = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),

@@ -1,9 +1,10 @@
-//! Response bodies shared by several routes.
+//! Response bodies shared by several routes: the user, and the audit log's events.
 
 use serde::Serialize;
 
+use crate::clock::rfc3339_millis;
 use crate::domain::{Aal, Role};
-use crate::repo::{LoginAccount, UserRecord};
+use crate::store::{AuditRecord, LoginAccount, UserRecord};
 
 /// The contract's `User`.
 #[derive(Debug, Serialize)]
@@ -40,6 +41,28 @@ impl UserView {
             role: account.role,
             two_factor_enabled: account.twofa_enabled,
             aal,
+        }
+    }
+}
+
+/// One event as `GET /auth/audit` shows it.
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub at: String,
+    pub ip: Option<String>,
+    #[serde(rename = "userAgent")]
+    pub user_agent: Option<String>,
+}
+
+impl From<&AuditRecord> for EventView {
+    fn from(record: &AuditRecord) -> Self {
+        EventView {
+            kind: record.kind.as_str(),
+            at: rfc3339_millis(record.at_millis),
+            ip: record.ip.clone(),
+            user_agent: record.user_agent.clone(),
         }
     }
 }

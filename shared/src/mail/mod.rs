@@ -9,11 +9,9 @@ pub mod token;
 use askama::Template;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::audit::EventKind;
 use crate::config::MailConfig;
-use crate::domain::Email;
+use crate::domain::{ClientInfo, Email, EventKind};
 use crate::error::{ApiError, ErrorChain};
-use crate::http::ClientInfo;
 use token::MailToken;
 
 /// A verification link works this long.

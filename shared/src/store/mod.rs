@@ -376,7 +376,7 @@ impl Repo {
             .expression_attribute_values(":presented", s(presented))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(expires_at))
-            .expression_attribute_values(":oldest", n(now - crate::tokens::SESSION_MAX_SECS))
+            .expression_attribute_values(":oldest", n(now - crate::domain::SESSION_MAX_SECS))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

@@ -6,11 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{Item, ItemExt, b, bool, n, s};
 use super::keys;
-use crate::audit::EventKind;
-use crate::domain::{Aal, Email, Role};
+use crate::domain::{Aal, ClientInfo, Email, EventKind, REFRESH_TTL_SECS, RETENTION_SECS, Role, SESSION_MAX_SECS};
 use crate::error::ApiError;
 use crate::signing_keys::StoredSigningKey;
-use crate::tokens::{REFRESH_TTL_SECS, SESSION_MAX_SECS};
 
 /// A user's profile item.
 #[derive(Debug, Clone)]
@@ -278,6 +276,16 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    pub fn new(kind: EventKind, at_millis: i64, client: &ClientInfo) -> Self {
+        AuditRecord {
+            kind,
+            at_millis,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            expires_at: at_millis / 1000 + RETENTION_SECS,
+        }
+    }
+
     pub fn from_item(item: &Item) -> Result<Self, ApiError> {
         Ok(AuditRecord {
             kind: EventKind::parse(item.str("type")?).ok_or_else(|| ApiError::internal("unknown event type"))?,

@@ -11,11 +11,9 @@ use aws_sdk_dynamodb::types::{
 use super::items::{Item, ItemExt, b, bool, n, s, ss};
 use super::records::{AuditRecord, LoginRecord, PendingToken, SessionRecord, UserRecord};
 use super::{PASSWORD_LIMIT, Repo, keys};
-use crate::audit::EventKind;
 use crate::aws::is_transient_code;
-use crate::domain::{Email, Role};
+use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 
 type Conflict = Box<dyn Fn(&Item) -> ApiError + Send + Sync>;
 
