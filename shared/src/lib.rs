@@ -19,7 +19,11 @@ pub use app::{App, serve};
 pub use error::ApiError;
 
 // Temporary: the old paths, until every import names the new ones.
-pub use crypto::{data_keys as keyring, signing_keys};
+pub use crypto::signing_keys;
+pub mod keyring {
+    pub use crate::app::keyring::{Keyring, initialise};
+    pub use crate::crypto::{DataKey, KeySet};
+}
 pub use domain::audit;
 pub use factors::{backup_codes, password, totp};
 pub use flows::{accounts, operator, second_factor, session};

@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Aal, Role};
 // Temporary: the old paths, until every import names the new ones.
+use crate::crypto::{KeySet, SigningKeys};
 pub use crate::domain::{
     ACCESS_TTL_SECS, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS, TokenKind,
 };
 use crate::error::ApiError;
-use crate::keyring::KeySet;
-use crate::signing_keys::SigningKeys;
 
 /// Claims of a token kind that only this service reads (HS256).
 pub trait Claims: Serialize + DeserializeOwned {
@@ -213,8 +212,7 @@ pub fn verify_or<C: Claims>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyring::DataKey;
-    use crate::signing_keys::StoredSigningKey;
+    use crate::crypto::{DataKey, StoredSigningKey};
 
     const ISSUER: &str = "TwoFA";
     const ISSUER_URL: &str = "https://auth.example.com";
@@ -227,7 +225,7 @@ mod tests {
 
     fn signing(keys: &KeySet) -> SigningKeys {
         {
-            let mac = crate::signing_keys::tests::mac();
+            let mac = crate::crypto::signing_keys::tests::mac();
             SigningKeys::new(vec![StoredSigningKey::generate(keys, &mac, "s1", NOW - 10, NOW - 10).unwrap()], &mac)
                 .unwrap()
         }
@@ -356,7 +354,7 @@ mod tests {
         ));
         assert!(verify_access(&signing, &token, "https://other.example.com", AUDIENCE, NOW).is_err());
         assert!(verify_access(&signing, &token, ISSUER_URL, "another-api", NOW).is_err());
-        let mac = crate::signing_keys::tests::mac();
+        let mac = crate::crypto::signing_keys::tests::mac();
         let other = SigningKeys::new(vec![StoredSigningKey::generate(&keys, &mac, "s1", 0, 0).unwrap()], &mac).unwrap();
         assert!(verify_access(&other, &token, ISSUER_URL, AUDIENCE, NOW).is_err());
         assert!(check("not-a-jwt").is_err());

@@ -1,2 +1,12 @@
+//! Keys and secrets, pure: the data keys (HKDF, sealing, the backup codes'
+//! MAC), the RSA keys that sign access tokens, randomness. No AWS: where the
+//! keys come from is `app::keyring`.
+
 pub mod data_keys;
+pub mod random;
 pub mod signing_keys;
+
+pub use data_keys::{DataKey, KeySet};
+pub use signing_keys::{
+    DEFAULT_LEAD_SECS, Jwk, KEY_SET_MAX_AGE_SECS, SigningKey, SigningKeyMac, SigningKeys, StoredSigningKey,
+};

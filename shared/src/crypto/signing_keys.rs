@@ -29,9 +29,9 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::Serialize;
 use sha2::Sha256;
 
+use super::data_keys::KeySet;
 use crate::domain::{ACCESS_TTL_SECS, CLOCK_SKEW_SECS};
 use crate::error::ApiError;
-use crate::keyring::KeySet;
 
 /// A container reloads the key set when its copy is older than this.
 pub const KEY_SET_MAX_AGE_SECS: i64 = 5 * 60;
@@ -262,7 +262,7 @@ impl SigningKeys {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::keyring::DataKey;
+    use crate::crypto::data_keys::DataKey;
 
     fn data_keys() -> KeySet {
         KeySet::new(vec![DataKey::derive("k1", &[5u8; 32])]).unwrap()

@@ -1,8 +1,9 @@
 //! One-time backup codes: 10 per set, 10 characters of the lower-case RFC 4648
 //! base32 alphabet each (50 bits), shown once as `xxxxx-xxxxx`, stored only as
-//! keyed hashes (see [`crate::keyring::KeySet::backup_code_hash`]).
+//! keyed hashes (see [`KeySet::backup_code_hash`]).
 
-use crate::keyring::KeySet;
+use crate::crypto::KeySet;
+use crate::crypto::random::random_bytes;
 
 pub const CODES_PER_SET: usize = 10;
 pub const CODE_CHARS: usize = 10;
@@ -32,8 +33,7 @@ impl BackupCodeSet {
 }
 
 fn random_code() -> String {
-    let mut bytes = [0u8; CODE_CHARS];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
+    let bytes: [u8; CODE_CHARS] = random_bytes();
     // 256 is a multiple of 32: taking the low five bits is unbiased.
     bytes.iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect()
 }
@@ -60,7 +60,7 @@ pub fn find_match(keys: &KeySet, user_id: &str, typed: &str, stored: &[String]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyring::DataKey;
+    use crate::crypto::DataKey;
     use std::collections::HashSet;
 
     fn keys() -> KeySet {

@@ -11,6 +11,7 @@ use std::sync::{Mutex, PoisonError};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 
+use crate::crypto::random::random_bytes;
 use crate::domain::Password;
 use crate::error::ApiError;
 
@@ -48,8 +49,7 @@ fn derive(params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Resu
 
 fn hash_blocking(password: &[u8]) -> Result<String, ApiError> {
     let params = params();
-    let mut salt = [0u8; SALT_BYTES];
-    getrandom::fill(&mut salt).expect("the OS random source works");
+    let salt: [u8; SALT_BYTES] = random_bytes();
     let mut out = [0u8; OUTPUT_BYTES];
     derive(&params, password, &salt, &mut out)?;
     let phc = PasswordHash {

@@ -7,6 +7,8 @@ use qrcodegen_image::qrcodegen::{QrCode, QrCodeEcc};
 use secrecy::{ExposeSecret, SecretBox};
 use totp_rs::{Algorithm, Builder};
 
+use crate::crypto::KeySet;
+use crate::crypto::random::random_bytes;
 use crate::error::ApiError;
 
 pub const STEP_SECS: u64 = 30;
@@ -23,9 +25,7 @@ pub struct TotpSecret(SecretBox<Vec<u8>>);
 
 impl TotpSecret {
     pub fn generate() -> Self {
-        let mut bytes = vec![0u8; SECRET_BYTES];
-        getrandom::fill(&mut bytes).expect("the OS random source works");
-        TotpSecret(SecretBox::new(Box::new(bytes)))
+        Self::from_bytes(random_bytes::<SECRET_BYTES>().to_vec())
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
@@ -84,6 +84,23 @@ pub fn verify(secret: &TotpSecret, typed: &str, unix_now: u64, last_accepted: Op
         .filter(|step| last_accepted.is_none_or(|last| *step > last))
         // `Token` equality is constant-time.
         .find(|step| totp.check(&code, step * STEP_SECS) == Some(*step))
+}
+
+impl KeySet {
+    /// AES-256-GCM under the current key, the user id as associated data, so a
+    /// ciphertext copied onto another user fails to open.
+    pub fn seal_totp_secret(&self, user_id: &str, secret: &[u8]) -> Vec<u8> {
+        self.seal(&totp_aad(user_id), secret)
+    }
+
+    /// Opens what [`KeySet::seal_totp_secret`] made for the same user.
+    pub fn open_totp_secret(&self, user_id: &str, sealed: &[u8]) -> Result<TotpSecret, ApiError> {
+        self.open(&totp_aad(user_id), sealed).map(TotpSecret::from_bytes)
+    }
+}
+
+fn totp_aad(user_id: &str) -> Vec<u8> {
+    format!("twofa:totp-secret:{user_id}").into_bytes()
 }
 
 /// Characters escaped in the otpauth label and issuer.
@@ -220,6 +237,15 @@ mod tests {
         assert_eq!(text.len(), 32);
         assert_eq!(TotpSecret::from_base32(&text.to_lowercase()).unwrap().bytes(), secret.bytes());
         assert_ne!(TotpSecret::generate().bytes(), secret.bytes());
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_user() {
+        let keys = KeySet::new(vec![crate::crypto::DataKey::derive("k1", &[7u8; 32])]).unwrap();
+        let sealed = keys.seal_totp_secret("user-a", b"0123456789abcdefghij");
+        assert!(!sealed.windows(20).any(|w| w == b"0123456789abcdefghij"), "plaintext leaked");
+        assert_eq!(keys.open_totp_secret("user-a", &sealed).unwrap().bytes(), b"0123456789abcdefghij");
+        assert!(keys.open_totp_secret("user-b", &sealed).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Creating an account: the one use case the register route and fixtures share.
 
 use crate::app::App;
+use crate::crypto::random::random_id;
 use crate::domain::{ClientInfo, Email, EventKind, Password};
 use crate::error::ApiError;
 use crate::mail::token::MailToken;
@@ -24,7 +25,7 @@ pub async fn create(
     client: &ClientInfo,
 ) -> Result<NewAccount, ApiError> {
     let password_hash = password::hash(password).await?;
-    let user_id = crate::session::random_id();
+    let user_id = random_id();
     let verification = MailToken::generate(&user_id);
     let now = app.now();
     let pending = PendingToken { hash: verification.hash(), expires_at: now.timestamp() + VERIFY_TTL_SECS };

@@ -3,13 +3,13 @@
 //! factor, and rotate the key that signs access tokens. Each ends all of the user's sessions and leaves an audit event
 //! (with no IP or user agent); a 2FA reset also mails the user a notice.
 
+use crate::app::keyring::Keyring;
 use crate::clock::Clock;
+use crate::crypto::{KEY_SET_MAX_AGE_SECS, StoredSigningKey};
 use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
-use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::repo::{Repo, Write, writes};
-use crate::signing_keys::{KEY_SET_MAX_AGE_SECS, StoredSigningKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {

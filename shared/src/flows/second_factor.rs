@@ -2,9 +2,9 @@
 
 use crate::app::App;
 use crate::backup_codes;
+use crate::crypto::KeySet;
 use crate::domain::{ClientInfo, EventKind, TypedCode};
 use crate::error::ApiError;
-use crate::keyring::KeySet;
 use crate::repo::writes::Proof;
 use crate::repo::{CODE_LIMIT, UserRecord, writes};
 use crate::totp;

@@ -2,9 +2,11 @@
 
 use crate::app::{App, Issuer};
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
+use crate::crypto::KeySet;
 use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
 use crate::error::ApiError;
-use crate::keyring::KeySet;
+// Temporary: the old path, until every import names the new one.
+pub use crate::crypto::random::random_id;
 use crate::repo::{SessionRecord, Write, writes};
 use crate::tokens::{self, AccessClaims, Pre2faClaims, RefreshClaims, Registered};
 
@@ -118,13 +120,6 @@ pub fn refresh_token(app: &App, keys: &KeySet, session: &SessionRecord, version:
             ver: version,
         },
     )
-}
-
-/// 128 random bits, URL-safe.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    data_encoding::BASE32_NOPAD.encode(&bytes).to_lowercase()
 }
 
 /// A pre-2FA token: issued after the password, good for one successful

@@ -5,11 +5,11 @@ use lambda_http::Request;
 
 use crate::app::App;
 use crate::cookies::ACCESS_COOKIE;
+use crate::crypto::SigningKeys;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::http::{bearer_token, cookie};
 use crate::repo::UserRecord;
-use crate::signing_keys::SigningKeys;
 use crate::tokens::{self, AccessClaims, TokenError};
 
 /// Whether a route stays open to an admin who has not turned 2FA on yet.

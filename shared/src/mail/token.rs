@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use crate::crypto::random::random_bytes;
 use crate::error::ApiError;
 
 const SECRET_BYTES: usize = 32;
@@ -17,8 +18,7 @@ pub struct MailToken {
 
 impl MailToken {
     pub fn generate(user_id: &str) -> Self {
-        let mut bytes = [0u8; SECRET_BYTES];
-        getrandom::fill(&mut bytes).expect("the OS random source works");
+        let bytes: [u8; SECRET_BYTES] = random_bytes();
         MailToken { user_id: user_id.to_string(), secret: URL_SAFE_NO_PAD.encode(bytes).into() }
     }
 

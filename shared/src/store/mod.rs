@@ -34,8 +34,8 @@ use items::{ItemExt, n, s};
 pub use records::*;
 pub use writes::Write;
 
+use crate::crypto::StoredSigningKey;
 use crate::error::ApiError;
-use crate::signing_keys::StoredSigningKey;
 
 /// A failed-attempt limit: at most `max` failures within `window_secs` of the first.
 #[derive(Debug, Clone, Copy)]

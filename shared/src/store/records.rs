@@ -6,9 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{Item, ItemExt, b, bool, n, s};
 use super::keys;
+use crate::crypto::StoredSigningKey;
 use crate::domain::{Aal, ClientInfo, Email, EventKind, REFRESH_TTL_SECS, RETENTION_SECS, Role, SESSION_MAX_SECS};
 use crate::error::ApiError;
-use crate::signing_keys::StoredSigningKey;
 
 /// A user's profile item.
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ use super::items::{Item, ItemExt, b, bool, n, s, ss};
 use super::records::{AuditRecord, LoginRecord, PendingToken, SessionRecord, UserRecord};
 use super::{PASSWORD_LIMIT, Repo, keys};
 use crate::aws::is_transient_code;
+use crate::crypto::random::random_bytes;
 use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
 
@@ -640,7 +641,5 @@ fn audit_with_key(user_id: &str, record: AuditRecord, unique: &str) -> Write {
 }
 
 fn random_suffix() -> String {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    data_encoding::HEXLOWER.encode(&bytes)
+    data_encoding::HEXLOWER.encode(&random_bytes::<6>())
 }
