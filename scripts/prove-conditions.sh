@@ -16,12 +16,12 @@ trap 'kill $MOTO_PID 2>/dev/null || true; restore' EXIT
 # (" ;; " separates several replacements that weaken one guard together)
 mutations=(
   "one account per email^shared/src/store/writes.rs^condition: Some(\"attribute_not_exists(userId)\")^condition: None^register^twenty_concurrent_registrations"
-  "attempt limit (codes)^shared/src/store/mod.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^twofa-verify-login^twenty_concurrent_wrong_codes"
-  "attempt limit (passwords)^shared/src/store/mod.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^login^twelve_concurrent_wrong_passwords"
+  "attempt limit (codes)^shared/src/store/attempts.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^twofa-verify-login^twenty_concurrent_wrong_codes"
+  "attempt limit (passwords)^shared/src/store/attempts.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^login^twelve_concurrent_wrong_passwords"
   "pre-2FA token succeeds once^shared/src/store/writes.rs^.when(\"attribute_not_exists(spentPre2fa.#spent)\")^.when(\"(attribute_not_exists(spentPre2fa.#spent) OR attribute_exists(spentPre2fa.#spent))\")^twofa-verify-login^one_token_with_ten_different_backup_codes"
   "TOTP step accepted once^shared/src/store/writes.rs^lastStep < :step)\"^lastStep <= :step)\"^twofa-verify-login^ten_logins_racing_with_the_same_code"
   "backup code used once^shared/src/store/writes.rs^\"contains(backupCodes, :hash)\"^\"(contains(backupCodes, :hash) OR attribute_exists(backupCodes))\"^twofa-verify-login^ten_concurrent_uses_of_one_backup_code"
-  "refresh rotation^shared/src/store/mod.rs^\"refreshId = :presented AND expiresAt > :now AND authTime > :oldest\"^\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now AND authTime > :oldest\"^refresh^ten_tabs_refreshing_at_once"
+  "refresh rotation^shared/src/store/repo.rs^\"refreshId = :presented AND expiresAt > :now AND authTime > :oldest\"^\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now AND authTime > :oldest\"^refresh^ten_tabs_refreshing_at_once"
   "enable commits once (version, 2FA off, pending secret)^shared/src/store/writes.rs^\"ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now\"^\"(ver = :ver OR ver <> :ver) AND (twofaEnabled = :false OR twofaEnabled = :true) AND (pendingSecret = :secret OR attribute_not_exists(pendingSecret)) AND (pendingExpiresAt > :now OR attribute_not_exists(pendingExpiresAt))\"^twofa-enable^five_concurrent_enables"
   "reset link used once (its token and the version it bumps)^shared/src/store/writes.rs^conditions: vec![\"ver = :ver\".into()] ;; .when(\"resetHash = :rhash AND resetExpiresAt > :now\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; .when(\"(resetHash = :rhash OR attribute_exists(pk)) AND (resetExpiresAt > :now OR attribute_not_exists(resetExpiresAt))\")^password-reset^ten_resets_with_one_token_at_once"
 )

@@ -16,15 +16,18 @@
 //! Only `authctl init` and the operator's key commands write `KEYRING` items;
 //! no function's role may.
 
+mod attempts;
 mod items;
+pub mod keys;
 mod records;
 mod repo;
 pub mod table;
 pub mod writes;
 
+pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
 pub use items::Item;
 pub use records::*;
-pub use repo::*;
+pub use repo::{REFRESH_GRACE_SECS, Repo, Rotation};
 pub use writes::Write;
 
 // Temporary: the old path, until every import names the new one.

@@ -1,39 +1,16 @@
-//! Access to the table: reads, the attempt counters, refresh rotation, the
-//! keyring's items.
-
-use std::collections::HashMap;
+//! Access to the table (`Repo`): the reads, refresh rotation, the keyring's items.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::items::{Item, ItemExt, n, s};
+use super::keys;
 use super::records::{self, AuditRecord, KeyringEntry, KeyringItems, LoginRecord, SessionRecord, UserRecord};
-use super::writes::Write;
 
 use crate::crypto::StoredSigningKey;
 use crate::error::ApiError;
-
-/// A failed-attempt limit: at most `max` failures within `window_secs` of the first.
-#[derive(Debug, Clone, Copy)]
-pub struct Limit {
-    pub max: i64,
-    pub window_secs: i64,
-    pub(super) failures_attr: &'static str,
-    pub(super) window_attr: &'static str,
-}
-
-/// 10 wrong passwords per normalised email per 15 minutes.
-pub const PASSWORD_LIMIT: Limit =
-    Limit { max: 10, window_secs: 15 * 60, failures_attr: "pwFails", window_attr: "pwWindowStart" };
-/// 5 wrong codes (TOTP or backup) per user per 15 minutes, across every route.
-pub const CODE_LIMIT: Limit =
-    Limit { max: 5, window_secs: 15 * 60, failures_attr: "codeFails", window_attr: "codeWindowStart" };
-/// 3 mails an hour: verification mails per user (on the profile), reset mails
-/// per address (on the email's login item, whether or not an account has it).
-pub const MAIL_LIMIT: Limit =
-    Limit { max: 3, window_secs: 60 * 60, failures_attr: "mailSends", window_attr: "mailWindowStart" };
 
 /// Access to the table. Cheap to clone.
 #[derive(Clone)]
@@ -82,174 +59,6 @@ impl Repo {
         }
     }
 
-    /// Counts a password attempt for `email` *before* the password is checked,
-    /// and returns the login item (account or not) in the same round trip.
-    pub async fn reserve_password_attempt(
-        &self,
-        email: &crate::domain::Email,
-        now: i64,
-    ) -> Result<LoginRecord, ApiError> {
-        let item = self.reserve_attempt(keys::login(email.as_str()), &PASSWORD_LIMIT, None, now).await?;
-        LoginRecord::from_item(&item)
-    }
-
-    /// Counts a code attempt for the user *before* the code is checked, on the
-    /// condition that the token version is still `version`; returns the profile.
-    pub async fn reserve_code_attempt(&self, user_id: &str, version: i64, now: i64) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: None };
-        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
-        UserRecord::from_item(&item)
-    }
-
-    /// [`Repo::reserve_code_attempt`] for a sign-in's second step: also on the
-    /// condition that the pre-2FA token `nonce` has not succeeded yet, so a
-    /// spent token never counts an attempt against its user (`TokenAlreadyUsed`).
-    pub async fn reserve_sign_in_attempt(
-        &self,
-        user_id: &str,
-        version: i64,
-        nonce: &str,
-        now: i64,
-    ) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: Some(nonce) };
-        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
-        UserRecord::from_item(&item)
-    }
-
-    /// Counts a reset mail for `email` before it is sent, whether or not an
-    /// account has the address; returns the login item.
-    pub async fn reserve_reset_mail(&self, email: &crate::domain::Email, now: i64) -> Result<LoginRecord, ApiError> {
-        let item = self.reserve_attempt(keys::login(email.as_str()), &MAIL_LIMIT, None, now).await?;
-        LoginRecord::from_item(&item)
-    }
-
-    /// Counts a verification mail for the user before it is sent, on the
-    /// condition that its token version is still `version`.
-    pub async fn reserve_verification_mail(
-        &self,
-        user_id: &str,
-        version: i64,
-        now: i64,
-    ) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: None };
-        let item = self.reserve_attempt(keys::user(user_id), &MAIL_LIMIT, Some(standing), now).await?;
-        UserRecord::from_item(&item)
-    }
-
-    /// One conditional update counts the attempt only while the limit allows
-    /// it, so N parallel attempts never get more than `max` through. A window
-    /// that has passed is restarted by a second conditional update (only after
-    /// a failure that no success reset).
-    async fn reserve_attempt(
-        &self,
-        key: Item,
-        limit: &Limit,
-        standing: Option<Standing<'_>>,
-        now: i64,
-    ) -> Result<Item, ApiError> {
-        let cutoff = now - limit.window_secs;
-        let (guard, keep_spent_map) = match &standing {
-            None => ("", ""),
-            Some(Standing { unspent_pre2fa: None, .. }) => ("attribute_exists(pk) AND ver = :ver AND ", ""),
-            // The map of spent nonces is created on first use, so that a success can add to it.
-            Some(Standing { unspent_pre2fa: Some(_), .. }) => (
-                "attribute_exists(pk) AND ver = :ver AND attribute_not_exists(spentPre2fa.#nonce) AND ",
-                ", spentPre2fa = if_not_exists(spentPre2fa, :noneSpent)",
-            ),
-        };
-        let mut names = HashMap::from([
-            ("#f".to_string(), limit.failures_attr.to_string()),
-            ("#w".to_string(), limit.window_attr.to_string()),
-        ]);
-        let mut guard_values = HashMap::new();
-        if let Some(standing) = &standing {
-            guard_values.insert(":ver".to_string(), n(standing.version));
-            if let Some(nonce) = standing.unspent_pre2fa {
-                names.insert("#nonce".to_string(), nonce.to_string());
-                guard_values.insert(":noneSpent".to_string(), AttributeValue::M(HashMap::new()));
-            }
-        }
-        let mut values = HashMap::from([
-            (":zero".to_string(), n(0)),
-            (":one".to_string(), n(1)),
-            (":now".to_string(), n(now)),
-            (":cutoff".to_string(), n(cutoff)),
-            (":max".to_string(), n(limit.max)),
-        ]);
-        values.extend(guard_values.clone());
-        for _ in 0..3 {
-            let counted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .update_expression(format!(
-                    "SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now){keep_spent_map}"
-                ))
-                .condition_expression(format!("{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .return_values(ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            let old = match counted {
-                Ok(out) => return returned_item(out),
-                Err(err) => condition_failed_item(err)?,
-            };
-            // Who is asking comes before how often: a spent or outdated token is 401, never 429.
-            if let Some(standing) = &standing {
-                if let Some(nonce) = standing.unspent_pre2fa
-                    && records::spent_nonces(&old)?.contains_key(nonce)
-                {
-                    return Err(ApiError::TokenAlreadyUsed);
-                }
-                if old.opt_num("ver")? != Some(standing.version) {
-                    return Err(ApiError::StaleVersion);
-                }
-            }
-            let window_start = old.num(limit.window_attr)?;
-            if window_start > cutoff {
-                let retry_after = (window_start + limit.window_secs - now).max(1) as u64;
-                return Err(ApiError::TooManyAttempts { retry_after });
-            }
-            // The window has passed: start a new one with this attempt, unless
-            // a concurrent request already did (then count again, above).
-            let mut restart_values = HashMap::from([
-                (":one".to_string(), n(1)),
-                (":now".to_string(), n(now)),
-                (":old".to_string(), n(window_start)),
-            ]);
-            restart_values.extend(guard_values.clone());
-            let restarted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .update_expression(format!("SET #f = :one, #w = :now{keep_spent_map}"))
-                .condition_expression(format!("{guard}#w = :old"))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(restart_values))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match restarted {
-                Ok(out) => return returned_item(out),
-                Err(err) => {
-                    condition_failed_item(err)?;
-                }
-            }
-        }
-        Err(ApiError::unavailable("attempt counter under heavy contention"))
-    }
-
-    /// Applies writes atomically: one `PutItem` when there is a single
-    /// unconditional put, else one `TransactWriteItems`. A refused condition
-    /// becomes the error its write names.
-    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
-        super::writes::commit(self, writes).await
-    }
-
     /// The session a refresh token names.
     pub async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
         self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()
@@ -262,69 +71,6 @@ impl Repo {
             .user(user_id)
             .await?
             .is_some_and(|user| user.version == version && !user.spent_pre2fa.contains_key(nonce)))
-    }
-
-    /// Takes one mail from this minute's budget of mails that anyone can
-    /// trigger without an account: `true` while the budget has room (a
-    /// conditional counter, so parallel requests never pass it), `false` when
-    /// it is spent, and then the refusal is counted on the same item.
-    pub async fn take_anonymous_mail(&self, now: i64, per_minute: i64) -> Result<bool, ApiError> {
-        let minute = now.div_euclid(60);
-        let key = keys::mail_budget(minute);
-        // Kept a day for operators to look at, then TTL removes it.
-        let ttl = (minute + 1) * 60 + 24 * 60 * 60;
-        let taken = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key.clone()))
-            .update_expression("SET sent = if_not_exists(sent, :zero) + :one, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(sent) OR sent < :max")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(per_minute))
-            .expression_attribute_values(":ttl", n(ttl))
-            .send()
-            .await;
-        match taken {
-            Ok(_) => return Ok(true),
-            Err(err) if !is_condition_failure(&err) => return Err(ApiError::aws(err)),
-            Err(_) => {}
-        }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression("SET refused = if_not_exists(refused, :zero) + :one, #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(ttl))
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        Ok(false)
-    }
-
-    /// Lets TTL clean up the attempt counter of an email that has no account
-    /// (never the login item of an account, by condition).
-    pub async fn expire_login_counter(&self, email: &crate::domain::Email, at: i64) -> Result<(), ApiError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::login(email.as_str())))
-            .update_expression("SET #ttl = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(userId)")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":at", n(at))
-            .send()
-            .await;
-        match result {
-            Err(err) if !is_condition_failure(&err) => Err(ApiError::aws(err)),
-            _ => Ok(()),
-        }
     }
 
     /// Swaps the session's current refresh id from `presented` to `next`
@@ -474,14 +220,6 @@ impl Repo {
     }
 }
 
-/// What must still hold about a user for an attempt to be counted.
-struct Standing<'a> {
-    /// The token version the caller's token carries.
-    version: i64,
-    /// At a sign-in's second step: the pre-2FA token's nonce, which must not have succeeded.
-    unspent_pre2fa: Option<&'a str>,
-}
-
 /// Within this many seconds of a rotation, the replaced refresh token gets the
 /// same new one (two tabs refreshing at once stay signed in).
 pub const REFRESH_GRACE_SECS: i64 = 10;
@@ -499,13 +237,13 @@ pub enum Rotation {
     Gone,
 }
 
-fn returned_item(out: UpdateItemOutput) -> Result<Item, ApiError> {
+pub(super) fn returned_item(out: UpdateItemOutput) -> Result<Item, ApiError> {
     out.attributes.ok_or_else(|| ApiError::internal("update returned no attributes"))
 }
 
 /// The old item of a refused condition (empty if there was none); any other
 /// failure is the dependency's.
-fn condition_failed_item(
+pub(super) fn condition_failed_item(
     err: SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>,
 ) -> Result<Item, ApiError> {
     if !matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) {
@@ -517,60 +255,6 @@ fn condition_failed_item(
     }
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(super) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
-}
-
-/// Key shapes.
-pub mod keys {
-    use super::Item;
-    use crate::store::items::s;
-    use std::collections::HashMap;
-
-    pub const KEYRING_PK: &str = "KEYRING";
-    pub const MAIL_BUDGET_PK: &str = "MAILBUDGET";
-
-    /// The anonymous mail budget of one minute (unix seconds / 60).
-    pub fn mail_budget(minute: i64) -> Item {
-        key(MAIL_BUDGET_PK.into(), minute.to_string())
-    }
-
-    pub fn user_pk(user_id: &str) -> String {
-        format!("USER#{user_id}")
-    }
-
-    fn key(pk: String, sk: String) -> Item {
-        HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
-    }
-
-    pub fn user(user_id: &str) -> Item {
-        key(user_pk(user_id), "PROFILE".into())
-    }
-
-    pub fn login(email: &str) -> Item {
-        key(format!("EMAIL#{email}"), "LOGIN".into())
-    }
-
-    pub fn session(user_id: &str, session_id: &str) -> Item {
-        key(user_pk(user_id), format!("SESSION#{session_id}"))
-    }
-
-    pub fn event(user_id: &str, at_millis: i64, unique: &str) -> Item {
-        key(user_pk(user_id), format!("EVT#{at_millis:013}#{unique}"))
-    }
-
-    pub fn keyring(kid: &str) -> Item {
-        key(KEYRING_PK.into(), format!("KEY#{kid}"))
-    }
-
-    pub const SIGNING_KEY_PREFIX: &str = "SIGNKEY#";
-    pub const MAC_KEY_PREFIX: &str = "MACKEY#";
-
-    pub fn mac_key(kid: &str) -> Item {
-        key(KEYRING_PK.into(), format!("{MAC_KEY_PREFIX}{kid}"))
-    }
-
-    pub fn signing_key(kid: &str) -> Item {
-        key(KEYRING_PK.into(), format!("{SIGNING_KEY_PREFIX}{kid}"))
-    }
 }

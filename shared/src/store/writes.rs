@@ -8,9 +8,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
+use super::attempts::PASSWORD_LIMIT;
 use super::items::{Item, ItemExt, b, bool, n, s, ss};
+use super::keys;
 use super::records::{AuditRecord, LoginRecord, PendingToken, SessionRecord, UserRecord};
-use super::{PASSWORD_LIMIT, Repo, keys};
+use super::repo::Repo;
 use crate::aws::is_transient_code;
 use crate::crypto::random::random_bytes;
 use crate::domain::{ClientInfo, Email, EventKind, Role};
@@ -87,38 +89,43 @@ fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -
     Ok(item.build())
 }
 
-pub(super) async fn commit(repo: &Repo, mut writes: Vec<Write>) -> Result<(), ApiError> {
-    if writes.len() == 1 && matches!(writes[0].op, Op::Put { condition: None, .. }) {
-        let Op::Put { item, .. } = writes.remove(0).op else { unreachable!() };
-        repo.client.put_item().table_name(&repo.table).set_item(Some(item)).send().await.map_err(ApiError::aws)?;
-        return Ok(());
-    }
-    let mut items = Vec::with_capacity(writes.len());
-    let mut conflicts = Vec::with_capacity(writes.len());
-    for Write { op, values, conflict } in writes {
-        items.push(transact_item(op, values, &repo.table)?);
-        conflicts.push(conflict);
-    }
-    let err = match repo.client.transact_write_items().set_transact_items(Some(items)).send().await {
-        Ok(_) => return Ok(()),
-        Err(err) => err,
-    };
-    if !matches!(err.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) {
-        return Err(ApiError::aws(err));
-    }
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = err.into_service_error() else {
-        unreachable!("checked above")
-    };
-    let reasons = cancelled.cancellation_reasons();
-    for (reason, conflict) in reasons.iter().zip(&conflicts) {
-        if reason.code() == Some("ConditionalCheckFailed") {
-            return Err(conflict(&reason.item().cloned().unwrap_or_default()));
+impl Repo {
+    /// Applies writes atomically: one `PutItem` when there is a single
+    /// unconditional put, else one `TransactWriteItems`. A refused condition
+    /// becomes the error its write names.
+    pub async fn commit(&self, mut writes: Vec<Write>) -> Result<(), ApiError> {
+        if writes.len() == 1 && matches!(writes[0].op, Op::Put { condition: None, .. }) {
+            let Op::Put { item, .. } = writes.remove(0).op else { unreachable!() };
+            self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(ApiError::aws)?;
+            return Ok(());
         }
+        let mut items = Vec::with_capacity(writes.len());
+        let mut conflicts = Vec::with_capacity(writes.len());
+        for Write { op, values, conflict } in writes {
+            items.push(transact_item(op, values, &self.table)?);
+            conflicts.push(conflict);
+        }
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        if !matches!(err.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) {
+            return Err(ApiError::aws(err));
+        }
+        let TransactWriteItemsError::TransactionCanceledException(cancelled) = err.into_service_error() else {
+            unreachable!("checked above")
+        };
+        let reasons = cancelled.cancellation_reasons();
+        for (reason, conflict) in reasons.iter().zip(&conflicts) {
+            if reason.code() == Some("ConditionalCheckFailed") {
+                return Err(conflict(&reason.item().cloned().unwrap_or_default()));
+            }
+        }
+        // Nothing was written. Another transaction on the same items or
+        // throttling may pass on a retry; any other reason is a bug.
+        let transient = reasons.iter().filter_map(|r| r.code()).filter(|code| *code != "None").all(is_transient_code);
+        if transient { Err(ApiError::unavailable(cancelled)) } else { Err(ApiError::internal(cancelled)) }
     }
-    // Nothing was written. Another transaction on the same items or
-    // throttling may pass on a retry; any other reason is a bug.
-    let transient = reasons.iter().filter_map(|r| r.code()).filter(|code| *code != "None").all(is_transient_code);
-    if transient { Err(ApiError::unavailable(cancelled)) } else { Err(ApiError::internal(cancelled)) }
 }
 
 fn update(key: Item, expression: impl Into<String>, condition: impl Into<String>) -> Op {
