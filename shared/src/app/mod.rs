@@ -4,4 +4,7 @@
 mod container;
 pub mod keyring;
 
-pub use container::{App, Clients, Issuer, process, serve};
+pub use container::{App, Clients, Issuer};
+
+// Temporary: the old paths, until every import names the new ones.
+pub use crate::http::{process, serve};

@@ -2,7 +2,7 @@
 
 // Temporary: the old paths, until every import names the new ones.
 pub use crate::clock::rfc3339;
-pub use crate::http::views::EventView;
+pub use crate::http::EventView;
 
 /// Events are kept this long (their expiry is stored; TTL only cleans up).
 pub const RETENTION_SECS: i64 = 90 * 24 * 60 * 60;

@@ -4,8 +4,7 @@ use crate::app::App;
 use crate::crypto::random::random_id;
 use crate::domain::{ClientInfo, Email, EventKind, Password};
 use crate::error::ApiError;
-use crate::mail::token::MailToken;
-use crate::mail::{Mail, VERIFY_TTL_SECS};
+use crate::mail::{Mail, MailToken, VERIFY_TTL_SECS};
 use crate::password;
 use crate::repo::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
 

@@ -1,7 +1,6 @@
 //! Issuing sessions: a session item, an access token and a refresh token.
 
 use crate::app::{App, Issuer};
-use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
 use crate::crypto::KeySet;
 use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
 use crate::error::ApiError;
@@ -58,16 +57,6 @@ impl NewSession {
 
     pub fn write(&self) -> Write {
         writes::create_session(&self.record)
-    }
-
-    /// `access_token` and `refresh_token`, and the pre-2FA cookie cleared.
-    pub fn cookies(&self, app: &App) -> Vec<String> {
-        let policy = &app.config.cookies;
-        vec![
-            policy.set(ACCESS_COOKIE, &self.access_token),
-            policy.set(REFRESH_COOKIE, &self.refresh_token),
-            policy.clear(TWOFA_COOKIE),
-        ]
     }
 }
 

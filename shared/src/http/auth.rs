@@ -3,12 +3,12 @@
 
 use lambda_http::Request;
 
+use super::cookies::ACCESS_COOKIE;
+use super::request::{bearer_token, cookie};
 use crate::app::App;
-use crate::cookies::ACCESS_COOKIE;
 use crate::crypto::SigningKeys;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::http::{bearer_token, cookie};
 use crate::repo::UserRecord;
 use crate::tokens::{self, AccessClaims, TokenError};
 

@@ -3,8 +3,7 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
-// Temporary: the old path, until every import names the new one.
-pub use crate::domain::TypedCode;
+use crate::domain::TypedCode;
 use crate::error::ApiError;
 
 /// `{"email", "password"}` for register and login.

@@ -1,10 +1,13 @@
-//! The three cookies of the contract, built with the `cookie` crate.
+//! The three cookies of the contract, built with the `cookie` crate, and a
+//! new session's.
 
 use cookie::Cookie;
 use cookie::time::Duration;
 
+use crate::app::App;
 use crate::config::CookiePolicy;
 use crate::domain::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
+use crate::flows::session::NewSession;
 
 pub const ACCESS_COOKIE: &str = "access_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";
@@ -44,6 +47,18 @@ impl CookiePolicy {
     /// Clears all three cookies.
     pub fn clear_all(&self) -> Vec<String> {
         COOKIES.iter().map(|(name, _, _)| self.clear(name)).collect()
+    }
+}
+
+impl NewSession {
+    /// `access_token` and `refresh_token`, and the pre-2FA cookie cleared.
+    pub fn cookies(&self, app: &App) -> Vec<String> {
+        let policy = &app.config.cookies;
+        vec![
+            policy.set(ACCESS_COOKIE, &self.access_token),
+            policy.set(REFRESH_COOKIE, &self.refresh_token),
+            policy.clear(TWOFA_COOKIE),
+        ]
     }
 }
 

@@ -1,10 +1,24 @@
-pub mod auth;
-pub mod bodies;
-pub mod cookies;
+//! The HTTP edge: reading requests, writing responses, cookies, request and
+//! response bodies, authenticating the caller, and the runner every function
+//! starts with.
+
+mod auth;
+mod bodies;
+mod cookies;
 mod request;
-pub mod views;
+mod response;
+mod serve;
+mod views;
 
-pub use request::*;
+pub use auth::{AdminRule, Caller, access_claims, authenticate};
+pub use bodies::{Credentials, SecondFactorBody};
+pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
+pub use request::{
+    MAX_BODY_BYTES, ORIGIN_VERIFY, VIEWER_ADDRESS, bearer_token, check_origin, cookie, json_body, through_front_door,
+};
+pub use response::{error_response, json_response, no_content, public_json_response, respond, with_cookies};
+pub use serve::{RESPONSE_MARGIN, process, serve};
+pub use views::{EventView, UserView};
 
-// Temporary: the old paths, until every import names the new ones.
+// Temporary: the old path, until every import names the new one.
 pub use crate::domain::ClientInfo;

@@ -1,17 +1,15 @@
-//! Reading requests and writing responses the way the contract says.
+//! Reading requests the way the contract says: JSON bodies, cookies, bearer
+//! tokens, who sent it; the origin and CloudFront checks every request passes.
 
-use lambda_http::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, ORIGIN, RETRY_AFTER, SET_COOKIE, USER_AGENT,
-};
-use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN, USER_AGENT};
+use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Serialize;
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
 use crate::domain::ClientInfo;
-use crate::error::{ApiError, ErrorChain};
+use crate::error::ApiError;
 
 /// Bodies above this many bytes get `413 payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -139,72 +137,6 @@ fn viewer_ip(address: &str) -> Option<String> {
     port.parse::<u16>().ok()?;
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     ip.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
-}
-
-/// A JSON response with the headers every response carries.
-pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
-    let json = serde_json::to_string(body).expect("response bodies serialize");
-    let mut response = Response::new(Body::Text(json));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// A `200` JSON response that caches may keep five minutes: the one exception
-/// to `no-store`, for the public key set and the discovery document.
-pub fn public_json_response<T: Serialize>(body: &T) -> Response<Body> {
-    let mut response = json_response(StatusCode::OK, body);
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    response
-}
-
-/// `204 No Content` with `Cache-Control: no-store`.
-pub fn no_content() -> Response<Body> {
-    let mut response = Response::new(Body::Empty);
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Adds `Set-Cookie` headers; `lambda_http` moves each into the API Gateway v2
-/// response's `cookies` array, so each becomes its own `set-cookie` line.
-pub fn with_cookies(mut response: Response<Body>, cookies: impl IntoIterator<Item = String>) -> Response<Body> {
-    for cookie in cookies {
-        let value = HeaderValue::from_str(&cookie).expect("cookies are built from header-safe parts");
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-    response
-}
-
-/// Turns a handler's result into the response: errors become the contract's error body.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(error_response)
-}
-
-/// The response for an error. The internal cause, if any, is logged here
-/// (once, inside the invocation's span that carries the request id).
-pub fn error_response(err: ApiError) -> Response<Body> {
-    match &err {
-        ApiError::Unavailable(cause) => {
-            tracing::error!(error = %ErrorChain(cause.as_ref()), "dependency failed")
-        }
-        ApiError::Internal(cause) => {
-            tracing::error!(error = %ErrorChain(cause.as_ref()), "internal error")
-        }
-        other => tracing::info!(error = other.code(), "request refused"),
-    }
-    #[derive(Serialize)]
-    struct ErrorBody {
-        error: &'static str,
-        message: String,
-    }
-    let body = ErrorBody { error: err.code(), message: err.message() };
-    let mut response = json_response(err.status(), &body);
-    if let Some(seconds) = err.retry_after() {
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
 }
 
 #[cfg(test)]
