@@ -26,16 +26,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use shared::app::Clients;
-use shared::audit::rfc3339;
-use shared::clock::SystemClock;
+use shared::app::keyring::{Keyring, initialise};
+use shared::clock::{SystemClock, rfc3339};
 use shared::config::MailConfig;
+use shared::crypto::DEFAULT_LEAD_SECS;
 use shared::domain::Email;
 use shared::error::ErrorChain;
-use shared::keyring::{Keyring, initialise};
+use shared::flows::operator::{self, Command, Outcome, retire_signing_key, rotate_signing_key};
 use shared::mail::Mailer;
-use shared::operator::{self, Command, Outcome, retire_signing_key, rotate_signing_key};
-use shared::repo::Repo;
-use shared::signing_keys::DEFAULT_LEAD_SECS;
+use shared::store::Repo;
 
 const USAGE: &str = "usage: authctl --table <table-name> (grant-admin | revoke-admin | reset-2fa) <email>\n       \
                      authctl --table <table-name> rotate-signing-key [--lead <seconds>]\n       \

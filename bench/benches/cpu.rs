@@ -6,14 +6,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::domain::{Aal, Role};
-use shared::keyring::{DataKey, KeySet};
-use shared::signing_keys::{SigningKeyMac, SigningKeys, StoredSigningKey};
-use shared::tokens::{
-    self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, REFRESH_TTL_SECS, RefreshClaims, Registered,
-    TokenKind,
-};
-use shared::totp::{self, TotpSecret};
+use shared::crypto::{DataKey, KeySet, SigningKeyMac, SigningKeys, StoredSigningKey};
+use shared::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, TokenKind};
+use shared::factors::totp::{self, TotpSecret};
+use shared::tokens::{self, AccessClaims, Pre2faClaims, RefreshClaims, Registered};
 
 const ISSUER: &str = "TwoFA";
 const ISSUER_URL: &str = "https://auth.example.com";
@@ -137,12 +133,12 @@ fn verify_login_compute(c: &mut Criterion) {
 fn password(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let password = shared::domain::Password::parse("correct horse battery staple".to_string().into()).unwrap();
-    let stored = runtime.block_on(shared::password::hash(&password)).unwrap();
+    let stored = runtime.block_on(shared::factors::password::hash(&password)).unwrap();
     let mut group = c.benchmark_group("argon2id");
     group.sample_size(20);
-    group.bench_function("hash", |b| b.iter(|| runtime.block_on(shared::password::hash(&password)).unwrap()));
+    group.bench_function("hash", |b| b.iter(|| runtime.block_on(shared::factors::password::hash(&password)).unwrap()));
     group.bench_function("verify", |b| {
-        b.iter(|| assert!(runtime.block_on(shared::password::verify(&password, Some(&stored))).unwrap()))
+        b.iter(|| assert!(runtime.block_on(shared::factors::password::verify(&password, Some(&stored))).unwrap()))
     });
     group.finish();
 }

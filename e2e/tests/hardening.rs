@@ -9,9 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::{Browser, Page, unique_email};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::domain::{Aal, Role};
-use shared::tokens::{self, ACCESS_TTL_SECS, AccessClaims, PRE2FA_TTL_SECS, Pre2faClaims, Registered, TokenKind};
-use shared::totp::{TotpSecret, code_at};
+use shared::domain::{ACCESS_TTL_SECS, Aal, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, Role, TokenKind};
+use shared::factors::totp::{TotpSecret, code_at};
+use shared::tokens::{self, AccessClaims, Pre2faClaims, Registered};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -161,7 +161,7 @@ async fn no_password_secret_code_or_token_reaches_the_logs() {
 
 /// The local stack's own keys, to make tokens as the functions would sign
 /// them, but with chosen lifetimes.
-async fn local_keys() -> (&'static shared::keyring::KeySet, std::sync::Arc<shared::signing_keys::SigningKeys>) {
+async fn local_keys() -> (&'static shared::crypto::KeySet, std::sync::Arc<shared::crypto::SigningKeys>) {
     let app: &'static shared::App =
         Box::leak(Box::new(shared::App::from_env().await.expect("the local stack's config")));
     let keys = app.keyring.keys().await.expect("the local stack's keys");
@@ -215,7 +215,7 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
     let version = tokens::verify_access(&signing, &access, &issuer_url, "twofa", now).unwrap().ver;
     let sign = |claims: AccessClaims| tokens::sign_access(keys, &signing, &claims, now).unwrap();
     let expired = sign(access_claims(&user_id, &issuer_url, now - ACCESS_TTL_SECS - 1, version));
-    let not_yet = sign(access_claims(&user_id, &issuer_url, now + tokens::CLOCK_SKEW_SECS + 5, version));
+    let not_yet = sign(access_claims(&user_id, &issuer_url, now + CLOCK_SKEW_SECS + 5, version));
     let other_issuer = sign(access_claims(&user_id, "https://someone-else.example", now, version));
     let alg_none = format!(
         "{}.",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e::{Browser, unique_email};
 use serde_json::json;
-use shared::totp::{TotpSecret, code_at};
+use shared::factors::totp::{TotpSecret, code_at};
 use testkit::mail_to;
 
 const PASSWORD: &str = "correct horse battery staple";

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use e2e::{Browser, unique_email};
 use serde_json::{Value, json};
-use shared::totp::{TotpSecret, code_at};
+use shared::factors::totp::{TotpSecret, code_at};
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -18,27 +18,3 @@ pub mod tokens;
 pub use app::App;
 pub use error::ApiError;
 pub use http::serve;
-
-// Temporary: the old paths, until every import names the new ones.
-pub use crypto::signing_keys;
-pub mod keyring {
-    pub use crate::app::keyring::{Keyring, initialise};
-    pub use crate::crypto::{DataKey, KeySet};
-}
-pub use domain::audit;
-pub use factors::{backup_codes, password, totp};
-pub use flows::{accounts, operator, second_factor, session};
-pub mod auth {
-    pub use crate::http::{AdminRule, Caller, access_claims, authenticate};
-}
-pub mod bodies {
-    pub use crate::domain::TypedCode;
-    pub use crate::http::{Credentials, SecondFactorBody};
-}
-pub mod cookies {
-    pub use crate::http::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
-}
-pub mod views {
-    pub use crate::http::UserView;
-}
-pub use store as repo;

@@ -10,12 +10,8 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Aal, Role};
-// Temporary: the old paths, until every import names the new ones.
 use crate::crypto::{KeySet, SigningKeys};
-pub use crate::domain::{
-    ACCESS_TTL_SECS, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS, TokenKind,
-};
+use crate::domain::{Aal, CLOCK_SKEW_SECS, Role, TokenKind};
 use crate::error::ApiError;
 
 /// Claims of a token kind that only this service reads (HS256).
@@ -213,6 +209,7 @@ pub fn verify_or<C: Claims>(
 mod tests {
     use super::*;
     use crate::crypto::{DataKey, StoredSigningKey};
+    use crate::domain::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
 
     const ISSUER: &str = "TwoFA";
     const ISSUER_URL: &str = "https://auth.example.com";

@@ -19,15 +19,14 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::Value;
 use shared::app::Clients;
-use shared::backup_codes::BackupCodeSet;
 use shared::clock::Clock;
 use shared::config::{Config, CookiePolicy, MailConfig};
-use shared::domain::{Email, Password, SecondFactor};
-use shared::http::ClientInfo;
-use shared::keyring::KeySet;
-use shared::repo::{Repo, UserRecord, writes};
-use shared::session::{NewSession, Subject};
-use shared::totp::TotpSecret;
+use shared::crypto::KeySet;
+use shared::domain::{ClientInfo, Email, Password, SecondFactor};
+use shared::factors::backup_codes::BackupCodeSet;
+use shared::factors::totp::TotpSecret;
+use shared::flows::session::{NewSession, Subject};
+use shared::store::{Repo, UserRecord, writes};
 use shared::{ApiError, App};
 
 pub mod proxy;
@@ -341,9 +340,9 @@ impl TestEnv {
             "test-{}-{}-{}",
             std::process::id(),
             TABLES.fetch_add(1, Ordering::Relaxed),
-            shared::session::random_id()
+            shared::crypto::random::random_id()
         );
-        shared::repo::schema::create_table(&clients.dynamo, &table).await.expect("create the test table in moto");
+        shared::store::table::create_table(&clients.dynamo, &table).await.expect("create the test table in moto");
         let key = clients.kms.create_key().send().await.expect("create a KMS key in moto");
         let key_id = key.key_metadata.expect("key metadata").key_id;
         clients.ses.create_email_identity().email_identity(MAIL_FROM).send().await.ok();
@@ -365,7 +364,7 @@ impl TestEnv {
         };
         let clock = TestClock::at(default_instant());
         // As `authctl init` does at a deployment: the keyring's first keys.
-        shared::keyring::initialise(
+        shared::app::keyring::initialise(
             &clients.kms,
             &Repo::new(clients.dynamo.clone(), &config.table_name),
             &config.kms_key_id,
@@ -454,7 +453,7 @@ where
     F: AsyncFnOnce(&App, Request) -> Result<Response<Body>, ApiError>,
 {
     let app = app.as_ref();
-    Reply(recording::scope(shared::app::process(app, req, |req| handler(app, req))).await)
+    Reply(recording::scope(shared::http::process(app, req, |req| handler(app, req))).await)
 }
 
 /// Awaits a request that should fail fast when AWS misbehaves, and prints how
@@ -646,18 +645,18 @@ impl TestEnv {
 
     /// Makes `user` an admin as `make grant-admin` does (every session ends); returns the profile after.
     pub async fn grant_admin(&self, user: &UserRecord) -> UserRecord {
-        let command = shared::operator::Command::GrantAdmin;
-        shared::operator::run(&self.app.repo, &self.app.mailer, self.clock.as_ref(), command, &user.email)
+        let command = shared::flows::operator::Command::GrantAdmin;
+        shared::flows::operator::run(&self.app.repo, &self.app.mailer, self.clock.as_ref(), command, &user.email)
             .await
             .expect("grant admin");
         self.user(&user.id).await
     }
 
     /// [`TestEnv::register`], and the token its verification mail would carry.
-    pub async fn register_with_token(&self, email: &str) -> (UserRecord, shared::mail::token::MailToken) {
+    pub async fn register_with_token(&self, email: &str) -> (UserRecord, shared::mail::MailToken) {
         let email = Email::parse(email).unwrap();
         let password = Password::parse(SecretString::from(PASSWORD.to_string())).unwrap();
-        let account = shared::accounts::create(&self.fixtures, &email, &password, &ClientInfo::default())
+        let account = shared::flows::accounts::create(&self.fixtures, &email, &password, &ClientInfo::default())
             .await
             .expect("register");
         (self.user(&account.user_id).await, account.verification)
@@ -672,7 +671,7 @@ impl TestEnv {
         let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
         self.app.repo.commit(vec![writes::start_setup(user, sealed.clone(), now + 600)]).await.expect("setup");
         let codes = BackupCodeSet::generate(keys, &user.id);
-        let step = shared::totp::step_at(now as u64) - 2;
+        let step = shared::factors::totp::step_at(now as u64) - 2;
         self.app
             .repo
             .commit(writes::enable_twofa(&self.user(&user.id).await, &sealed, step, &codes.hashes, now).into())
@@ -686,7 +685,7 @@ impl TestEnv {
     pub async fn start_setup(&self, user: &UserRecord) -> TotpSecret {
         let secret = TotpSecret::generate();
         let sealed = self.fixture_keys().await.seal_totp_secret(&user.id, secret.bytes());
-        let expires = self.app.now().timestamp() + shared::totp::SETUP_TTL_SECS;
+        let expires = self.app.now().timestamp() + shared::factors::totp::SETUP_TTL_SECS;
         self.app.repo.commit(vec![writes::start_setup(user, sealed, expires)]).await.expect("setup");
         secret
     }
@@ -704,7 +703,7 @@ impl TestEnv {
     /// A pre-2FA token for `user`, as login hands it out.
     pub async fn pre2fa(&self, user: &UserRecord) -> String {
         let keys = self.fixture_keys().await;
-        shared::session::pre2fa_token(&self.fixtures, keys, &user.id, user.version, self.app.now().timestamp()).1
+        shared::flows::session::pre2fa_token(&self.fixtures, keys, &user.id, user.version, self.app.now().timestamp()).1
     }
 
     /// The claims of a pre-2FA token the functions issued (panics if it is not valid now).
@@ -716,12 +715,12 @@ impl TestEnv {
 
     /// The claims of an access token the functions issued (panics if it is not valid now).
     pub async fn access_claims(&self, token: &str) -> shared::tokens::AccessClaims {
-        shared::auth::access_claims(&self.fixtures, &event("me").request(), token).await.expect("a valid access token")
+        shared::http::access_claims(&self.fixtures, &event("me").request(), token).await.expect("a valid access token")
     }
 
     /// The code an authenticator app shows now.
     pub fn code(&self, secret: &TotpSecret) -> String {
-        shared::totp::code_at(secret, self.unix_now())
+        shared::factors::totp::code_at(secret, self.unix_now())
     }
 }
 
@@ -773,7 +772,7 @@ pub async fn mail_to(address: &str) -> Vec<SentMail> {
 
 /// A unique address for a test that reads mail (tests share one moto).
 pub fn unique_email(name: &str) -> String {
-    format!("{name}-{}@example.com", shared::session::random_id())
+    format!("{name}-{}@example.com", shared::crypto::random::random_id())
 }
 
 /// The one notice mail to `address` whose subject ends with `title`, checked

@@ -2,9 +2,9 @@
 //! container uses them, and no function creates any.
 
 use shared::App;
-use shared::domain::Role;
-use shared::keyring::initialise;
-use shared::tokens::{self, PRE2FA_TTL_SECS, Pre2faClaims, Registered, TokenKind};
+use shared::app::keyring::initialise;
+use shared::domain::{PRE2FA_TTL_SECS, Role, TokenKind};
+use shared::tokens::{self, Pre2faClaims, Registered};
 use testkit::TestEnv;
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn racing_inits_store_one_key_of_each_kind_and_every_container_uses_them()
 async fn a_function_never_creates_keys_it_refuses_to_work_on_an_empty_keyring() {
     let env = TestEnv::new().await;
     let empty = format!("{}-empty", env.app.config.table_name);
-    shared::repo::schema::create_table(&env.inspect.dynamo, &empty).await.unwrap();
+    shared::store::table::create_table(&env.inspect.dynamo, &empty).await.unwrap();
     let config = shared::config::Config { table_name: empty.clone(), ..env.app.config.clone() };
     let app = App::new(config, env.clients.clone(), env.clock.clone());
     env.calls.reset();
@@ -83,8 +83,7 @@ async fn the_table_holds_the_signing_key_only_sealed() {
 
 #[tokio::test]
 async fn a_signing_key_planted_in_the_table_is_neither_trusted_nor_published() {
-    use shared::keyring::{DataKey, KeySet};
-    use shared::signing_keys::{SigningKeyMac, SigningKeys, StoredSigningKey};
+    use shared::crypto::{DataKey, KeySet, SigningKeyMac, SigningKeys, StoredSigningKey};
     let env = TestEnv::new().await;
     let user = env.register("planted@example.com").await;
     let session = env.sign_in(&user, None).await;
@@ -103,13 +102,13 @@ async fn a_signing_key_planted_in_the_table_is_neither_trusted_nor_published() {
         url: testkit::ISSUER_URL.to_string(),
     };
     let forged =
-        shared::session::access_token(&env.app, &forged_issuer, &session.record, Role::Admin, user.version, now)
+        shared::flows::session::access_token(&env.app, &forged_issuer, &session.record, Role::Admin, user.version, now)
             .unwrap();
 
     let container = env.cold_container();
     let request = testkit::event("me").request();
-    assert!(shared::auth::access_claims(&container, &request, &forged).await.is_err(), "a planted key was trusted");
-    assert!(shared::auth::access_claims(&container, &request, &session.access_token).await.is_ok());
+    assert!(shared::http::access_claims(&container, &request, &forged).await.is_err(), "a planted key was trusted");
+    assert!(shared::http::access_claims(&container, &request, &session.access_token).await.is_ok());
     let published: Vec<String> =
         container.keyring.signing_keys(None).await.unwrap().jwks(now).into_iter().map(|jwk| jwk.kid).collect();
     assert_eq!(published, ["s1"], "the JWKS would publish a planted key");

@@ -1,8 +1,7 @@
 //! The operator's commands against moto.
 
-use shared::audit::EventKind;
-use shared::domain::{Email, Role};
-use shared::operator::{Command, Outcome, run};
+use shared::domain::{Email, EventKind, Role};
+use shared::flows::operator::{Command, Outcome, run};
 use testkit::TestEnv;
 
 async fn operate(env: &TestEnv, command: Command, email: &str) -> Outcome {
@@ -74,7 +73,7 @@ async fn reset_2fa_mails_the_user_a_notice_from_the_operator() {
     let address = testkit::unique_email("notice-reset");
     env.enroll(&env.register(&address).await).await;
     operate(&env, Command::ResetTwofa, &address).await;
-    let client = shared::http::ClientInfo::default();
+    let client = shared::domain::ClientInfo::default();
     let notice =
         testkit::one_notice(&address, "Two-factor authentication was reset", env.app.now(), &client, &[]).await;
     assert!(notice.body.contains("From</th><td>an operator of the service"), "{}", notice.body);

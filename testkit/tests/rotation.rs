@@ -4,8 +4,8 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use shared::operator::{retire_signing_key, rotate_signing_key};
-use shared::signing_keys::DEFAULT_LEAD_SECS;
+use shared::crypto::DEFAULT_LEAD_SECS;
+use shared::flows::operator::{retire_signing_key, rotate_signing_key};
 use testkit::{ISSUER_URL, TestEnv, event};
 
 const STEP_SECS: i64 = 5 * 60;
@@ -51,9 +51,9 @@ async fn no_token_issued_during_a_rotation_fails_a_verifier_with_a_key_set_up_to
         fetched.push((now, serde_json::json!({ "keys": published })));
         for container in [&env.app, &other] {
             let issuer = container.issuer(&event("me").request()).await.unwrap();
-            let subject = shared::session::Subject { user_id: &user.id, role: user.role, version: user.version };
+            let subject = shared::flows::session::Subject { user_id: &user.id, role: user.role, version: user.version };
             let token =
-                shared::session::NewSession::issue(container, &issuer, subject, None, now).unwrap().access_token;
+                shared::flows::session::NewSession::issue(container, &issuer, subject, None, now).unwrap().access_token;
             kids_seen.push(jsonwebtoken::decode_header(&token).unwrap().kid.unwrap());
             for (at, key_set) in fetched.iter().filter(|(at, _)| now - at <= GATEWAY_CACHE_SECS) {
                 assert!(
@@ -108,7 +108,7 @@ async fn a_retired_key_is_refused_at_once_and_its_successor_signs_at_once() {
     let before = env.sign_in(&user, None).await;
     let container = env.cold_container();
     let request = event("me").request();
-    assert!(shared::auth::access_claims(&container, &request, &before.access_token).await.is_ok());
+    assert!(shared::http::access_claims(&container, &request, &before.access_token).await.is_ok());
 
     let retired = retire_signing_key(&env.app.keyring, &env.app.repo, env.clock.as_ref(), "s1").await.unwrap();
     assert_eq!((retired.retired.as_str(), retired.successor.as_deref()), ("s1", Some("s2")));
@@ -116,12 +116,12 @@ async fn a_retired_key_is_refused_at_once_and_its_successor_signs_at_once() {
 
     // Within five minutes every container has dropped it (a fresh one at once).
     env.clock.advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
-    assert!(shared::auth::access_claims(&container, &request, &before.access_token).await.is_err(), "still trusted");
+    assert!(shared::http::access_claims(&container, &request, &before.access_token).await.is_err(), "still trusted");
     let now = env.app.now().timestamp();
     let published: Vec<String> =
         container.keyring.signing_keys(None).await.unwrap().jwks(now).into_iter().map(|jwk| jwk.kid).collect();
     assert_eq!(published, ["s2"]);
     let after = env.sign_in(&user, None).await;
     assert_eq!(jsonwebtoken::decode_header(&after.access_token).unwrap().kid.as_deref(), Some("s2"));
-    assert!(shared::auth::access_claims(&container, &request, &after.access_token).await.is_ok());
+    assert!(shared::http::access_claims(&container, &request, &after.access_token).await.is_ok());
 }

@@ -213,8 +213,8 @@ async fn scenarios(env: &TestEnv) -> Vec<Scenario> {
     list.push(Scenario {
         route: "POST /auth/2fa/verify-login",
         function: "twofa-verify-login",
-        warmup: verify(&e2_token, shared::totp::code_at(&e2.secret, now())),
-        counted: verify(&env.pre2fa(&e3.user).await, shared::totp::code_at(&e3.secret, now())),
+        warmup: verify(&e2_token, shared::factors::totp::code_at(&e2.secret, now())),
+        counted: verify(&env.pre2fa(&e3.user).await, shared::factors::totp::code_at(&e3.secret, now())),
         counted_status: 200,
         budget: Some(2),
         load: verify(&e2_token, "000000".into()),
@@ -250,7 +250,8 @@ async fn scenarios(env: &TestEnv) -> Vec<Scenario> {
     }
 
     let (s4, s5) = (env.sign_in(&p1, None).await, env.sign_in(&p1, None).await);
-    let logout = |s: &shared::session::NewSession| event("logout").cookie("refresh_token", &s.refresh_token).to_json();
+    let logout =
+        |s: &shared::flows::session::NewSession| event("logout").cookie("refresh_token", &s.refresh_token).to_json();
     list.push(Scenario {
         route: "POST /auth/logout",
         function: "logout",
@@ -291,8 +292,16 @@ async fn scenarios(env: &TestEnv) -> Vec<Scenario> {
     list.push(Scenario {
         route: "POST /auth/2fa/enable",
         function: "twofa-enable",
-        warmup: code_event("twofa-enable", &d1s.access_token, json!({ "code": shared::totp::code_at(&d1k, now()) })),
-        counted: code_event("twofa-enable", &d2s.access_token, json!({ "code": shared::totp::code_at(&d2k, now()) })),
+        warmup: code_event(
+            "twofa-enable",
+            &d1s.access_token,
+            json!({ "code": shared::factors::totp::code_at(&d1k, now()) }),
+        ),
+        counted: code_event(
+            "twofa-enable",
+            &d2s.access_token,
+            json!({ "code": shared::factors::totp::code_at(&d2k, now()) }),
+        ),
         counted_status: 200,
         budget: None,
         load: code_event("twofa-enable", &d1s.access_token, json!({ "code": "000000" })),
@@ -322,12 +331,12 @@ async fn scenarios(env: &TestEnv) -> Vec<Scenario> {
         warmup: code_event(
             "twofa-backup-codes",
             &e6s.access_token,
-            json!({ "code": shared::totp::code_at(&e6.secret, now()) }),
+            json!({ "code": shared::factors::totp::code_at(&e6.secret, now()) }),
         ),
         counted: code_event(
             "twofa-backup-codes",
             &e7s.access_token,
-            json!({ "code": shared::totp::code_at(&e7.secret, now()) }),
+            json!({ "code": shared::factors::totp::code_at(&e7.secret, now()) }),
         ),
         counted_status: 200,
         budget: None,

@@ -3,11 +3,9 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::{EventView, MAX_LISTED};
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::json_response;
+use shared::domain::MAX_LISTED;
+use shared::http::{AdminRule, EventView, authenticate, json_response};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
@@ -20,9 +18,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 mod tests {
     use super::*;
     use chrono::Duration;
-    use shared::audit::EventKind;
-    use shared::http::ClientInfo;
-    use shared::repo::writes;
+    use shared::domain::{ClientInfo, EventKind};
+    use shared::store::writes;
     use testkit::{TestEnv, call, event};
 
     #[tokio::test]

@@ -18,12 +18,9 @@ use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request};
 use serde::{Deserialize, Serialize};
-use shared::App;
-use shared::auth::access_claims;
-use shared::cookies::ACCESS_COOKIE;
 use shared::domain::{Aal, Role};
-use shared::error::ApiError;
-use shared::http::{bearer_token, cookie};
+use shared::http::{ACCESS_COOKIE, access_claims, bearer_token, cookie};
+use shared::{ApiError, App};
 
 /// Which routes need the second factor: `AAL2_ROUTES`, route keys separated
 /// by commas (`POST /transfers,DELETE /account`), or `*` for every route.
@@ -323,7 +320,7 @@ mod tests {
         let user = env.register("revoked@example.com").await;
         let session = env.sign_in(&user, None).await;
         assert!(decide(&env, "GET /hello", Some(&session.access_token), None).await.is_authorized);
-        env.app.repo.commit(shared::repo::writes::bump_version(&user).into()).await.unwrap();
+        env.app.repo.commit(shared::store::writes::bump_version(&user).into()).await.unwrap();
         let after = decide(&env, "GET /hello", Some(&session.access_token), None).await;
         assert!(!after.is_authorized, "logout-all did not reach the other API");
         assert_eq!(after.context, Granted::default(), "nothing is handed to a refused request");

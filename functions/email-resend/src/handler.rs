@@ -4,13 +4,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::json_response;
-use shared::mail::VERIFY_TTL_SECS;
-use shared::mail::token::MailToken;
-use shared::repo::{PendingToken, writes};
+use shared::http::{AdminRule, authenticate, json_response};
+use shared::mail::{MailToken, VERIFY_TTL_SECS};
+use shared::store::{PendingToken, writes};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
@@ -74,7 +71,7 @@ mod tests {
         let (user, token) = env.register_with_token(&unique_email("done")).await;
         env.app
             .repo
-            .commit(shared::repo::writes::verify_email(&user, &token.hash(), env.app.now().timestamp()).into())
+            .commit(shared::store::writes::verify_email(&user, &token.hash(), env.app.now().timestamp()).into())
             .await
             .unwrap();
         let session = env.sign_in(&user, None).await;

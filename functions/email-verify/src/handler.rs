@@ -5,12 +5,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response};
-use shared::mail::token::MailToken;
-use shared::repo::{Write, writes};
+use shared::domain::{ClientInfo, EventKind};
+use shared::http::{json_body, json_response};
+use shared::mail::MailToken;
+use shared::store::{Write, writes};
+use shared::{ApiError, App};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

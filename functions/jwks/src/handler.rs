@@ -4,9 +4,8 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::error::ApiError;
 use shared::http::public_json_response;
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, _req: Request) -> Result<Response<Body>, ApiError> {
     let signing = app.keyring.signing_keys(None).await?;

@@ -4,18 +4,13 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::accounts;
-use shared::audit::EventKind;
-use shared::bodies::Credentials;
-use shared::cookies::TWOFA_COOKIE;
-use shared::domain::{Aal, Email, Password, Role};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response, with_cookies};
-use shared::password;
-use shared::repo::{LoginAccount, Write, writes};
-use shared::session::{NewSession, Subject, pre2fa_token};
-use shared::views::UserView;
+use shared::domain::{Aal, ClientInfo, Email, EventKind, Password, Role};
+use shared::factors::password;
+use shared::flows::accounts;
+use shared::flows::session::{NewSession, Subject, pre2fa_token};
+use shared::http::{Credentials, TWOFA_COOKIE, UserView, json_body, json_response, with_cookies};
+use shared::store::{LoginAccount, Write, writes};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let arrived = tokio::time::Instant::now();
@@ -290,7 +285,7 @@ mod tests {
         env.clock.advance(chrono::Duration::milliseconds(300));
         env.app
             .repo
-            .commit(shared::repo::writes::audit(
+            .commit(shared::store::writes::audit(
                 &user.id,
                 &[EventKind::TwofaEnabled],
                 env.app.now().timestamp_millis(),

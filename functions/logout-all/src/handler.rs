@@ -1,12 +1,10 @@
 //! `POST /auth/logout-all`: every session of the user ends (token version + 1).
 
 use lambda_http::{Body, Request, Response};
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, no_content, with_cookies};
-use shared::repo::{Write, writes};
+use shared::domain::{ClientInfo, EventKind};
+use shared::http::{AdminRule, authenticate, no_content, with_cookies};
+use shared::store::{Write, writes};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;

@@ -2,14 +2,11 @@
 //! kept copy of its refresh token stops working.
 
 use lambda_http::{Body, Request, Response};
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::access_claims;
-use shared::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, bearer_token, cookie, no_content, with_cookies};
-use shared::repo::{Write, writes};
+use shared::domain::{ClientInfo, EventKind};
+use shared::http::{ACCESS_COOKIE, REFRESH_COOKIE, access_claims, bearer_token, cookie, no_content, with_cookies};
+use shared::store::{Write, writes};
 use shared::tokens::{self, RefreshClaims};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let refresh = cookie(&req, REFRESH_COOKIE);
@@ -46,7 +43,7 @@ async fn session_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::cookies::TWOFA_COOKIE;
+    use shared::http::TWOFA_COOKIE;
     use testkit::{TestEnv, call, event};
 
     #[tokio::test]

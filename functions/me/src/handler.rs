@@ -2,11 +2,8 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::App;
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::json_response;
-use shared::views::UserView;
+use shared::http::{AdminRule, UserView, authenticate, json_response};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
@@ -20,7 +17,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use shared::domain::SecondFactor;
-    use shared::repo::writes;
+    use shared::store::writes;
     use testkit::{TestEnv, call, event};
 
     #[tokio::test]

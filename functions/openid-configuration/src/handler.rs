@@ -3,9 +3,8 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::error::ApiError;
 use shared::http::public_json_response;
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let issuer = app.issuer_url(&req)?;

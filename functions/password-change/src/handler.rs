@@ -7,14 +7,13 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::domain::{Password, second_factor_of};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response, with_cookies};
-use shared::repo::{Write, writes};
-use shared::session::{NewSession, Subject};
-use shared::{App, accounts, password};
+use shared::domain::{ClientInfo, EventKind, Password, second_factor_of};
+use shared::factors::password;
+use shared::flows::accounts;
+use shared::flows::session::{NewSession, Subject};
+use shared::http::{AdminRule, authenticate, json_body, json_response, with_cookies};
+use shared::store::{Write, writes};
+use shared::{ApiError, App};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +95,7 @@ mod tests {
         assert_eq!(fresh.ver, user.version, "the caller's new session is current");
         assert_eq!(user.version, enrolled.user.version + 1, "every older session ended");
         let stale = event("password-change").cookie("access_token", &other.access_token).request();
-        let refused = shared::auth::authenticate(&env.app, &stale, shared::auth::AdminRule::OpenBeforeTwofa).await;
+        let refused = shared::http::authenticate(&env.app, &stale, shared::http::AdminRule::OpenBeforeTwofa).await;
         assert!(matches!(refused, Err(ApiError::Unauthorized)), "the other session still works");
         let login = env.app.repo.reserve_password_attempt(&user.email, env.app.now().timestamp()).await.unwrap();
         let hash = login.account.unwrap().password_hash;
@@ -119,7 +118,7 @@ mod tests {
         let now = env.app.now().timestamp();
         let user = &enrolled.user;
         let access =
-            shared::session::access_token(&env.fixtures, &issuer, &opened.record, user.role, user.version, now)
+            shared::flows::session::access_token(&env.fixtures, &issuer, &opened.record, user.role, user.version, now)
                 .unwrap();
         let reply = change(&env, &access, json!({ "currentPassword": PASSWORD, "newPassword": NEW })).await;
         assert_eq!(reply.status(), 200);
@@ -130,7 +129,7 @@ mod tests {
         let claims: shared::tokens::RefreshClaims =
             shared::tokens::verify(env.keys().await, &refresh, &env.app.config.issuer, now).unwrap();
         assert!(
-            claims.reg.exp <= signed_in_at + shared::tokens::SESSION_MAX_SECS,
+            claims.reg.exp <= signed_in_at + shared::domain::SESSION_MAX_SECS,
             "the session outlives its 30 days: refresh token until {}, sign-in at {signed_in_at}",
             claims.reg.exp
         );

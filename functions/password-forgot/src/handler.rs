@@ -6,14 +6,12 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::audit::EventKind;
-use shared::domain::Email;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response};
-use shared::mail::RESET_TTL_SECS;
-use shared::mail::token::MailToken;
-use shared::repo::{MAIL_LIMIT, PendingToken, writes};
-use shared::{App, accounts};
+use shared::domain::{ClientInfo, Email, EventKind};
+use shared::flows::accounts;
+use shared::http::{json_body, json_response};
+use shared::mail::{MailToken, RESET_TTL_SECS};
+use shared::store::{MAIL_LIMIT, PendingToken, writes};
+use shared::{ApiError, App};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,17 +7,14 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::bodies::TypedCode;
-use shared::domain::Password;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response};
-use shared::mail::token::MailToken;
-use shared::password;
-use shared::repo::Write;
-use shared::repo::writes::{self, Proof};
-use shared::second_factor::prove;
+use shared::domain::{ClientInfo, EventKind, Password, TypedCode};
+use shared::factors::password;
+use shared::flows::second_factor::prove;
+use shared::http::{json_body, json_response};
+use shared::mail::MailToken;
+use shared::store::Write;
+use shared::store::writes::{self, Proof};
+use shared::{ApiError, App};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +76,7 @@ mod tests {
     use chrono::Duration;
     use serde_json::Value;
     use shared::mail::RESET_TTL_SECS;
-    use shared::repo::{PendingToken, UserRecord};
+    use shared::store::{PendingToken, UserRecord};
     use testkit::{Enrolled, PASSWORD, Reply, TestEnv, call, event, one_notice, unique_email};
 
     const NEW: &str = "a brand new passphrase";
@@ -122,7 +119,7 @@ mod tests {
         assert!(password_is(&env, &user, NEW).await && !password_is(&env, &user, PASSWORD).await);
         assert_eq!(env.user(&user.id).await.version, user.version + 1, "every session ended");
         let stale = event("password-reset").cookie("access_token", &session.access_token).request();
-        let refused = shared::auth::authenticate(&env.app, &stale, shared::auth::AdminRule::OpenBeforeTwofa).await;
+        let refused = shared::http::authenticate(&env.app, &stale, shared::http::AdminRule::OpenBeforeTwofa).await;
         assert!(matches!(refused, Err(ApiError::Unauthorized)));
         let again = reset(&env, json!({ "token": token, "password": "yet another passphrase" })).await;
         assert_eq!((again.status(), again.error()), (400, "invalid_token".into()), "a token works once");
@@ -159,7 +156,7 @@ mod tests {
         let kit = env.enroll(&env.register(&address).await).await;
         // The code of this step was just accepted at a sign-in.
         let code = env.code(&kit.secret);
-        let step = shared::totp::step_at(env.unix_now());
+        let step = shared::factors::totp::step_at(env.unix_now());
         env.app.repo.commit(vec![writes::accept_code(&kit.user, &Proof::Step(step), None)]).await.unwrap();
         let token = reset_link(&env, &kit.user).await;
         let replayed = reset(&env, json!({ "token": token, "password": NEW, "code": code })).await;
@@ -201,7 +198,8 @@ mod tests {
         let token = reset_link(&env, &kit.user).await;
         let user = env.user(&kit.user.id).await;
         let stored = &user.twofa.as_ref().unwrap().backup_hashes;
-        let hash = shared::backup_codes::find_match(env.keys().await, &user.id, &kit.backup_codes[0], stored).unwrap();
+        let hash = shared::factors::backup_codes::find_match(env.keys().await, &user.id, &kit.backup_codes[0], stored)
+            .unwrap();
         let disable = writes::disable_twofa(&user, &Proof::BackupHash(hash));
         env.app.repo.commit(disable.into()).await.unwrap();
         let late = reset(&env, json!({ "token": token, "password": NEW })).await;

@@ -5,14 +5,13 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, cookie, json_response, with_cookies};
-use shared::repo::{Rotation, Write, writes};
-use shared::session::{access_token, random_id, refresh_token};
-use shared::tokens::{self, REFRESH_TTL_SECS, RefreshClaims};
+use shared::crypto::random::random_id;
+use shared::domain::{ClientInfo, EventKind, REFRESH_TTL_SECS};
+use shared::flows::session::{access_token, refresh_token};
+use shared::http::{ACCESS_COOKIE, REFRESH_COOKIE, cookie, json_response, with_cookies};
+use shared::store::{Rotation, Write, writes};
+use shared::tokens::{self, RefreshClaims};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let presented = cookie(&req, REFRESH_COOKIE).ok_or(ApiError::Unauthorized)?;
@@ -107,7 +106,7 @@ mod tests {
         // The thief's replay ended the session: the legitimate new token is dead too.
         assert_eq!(refresh(&env, &rotated).await.status(), 401);
         let events = env.app.repo.recent_events(&user.id, env.unix_now() as i64, 50).await.unwrap();
-        assert_eq!(events[0].kind, shared::audit::EventKind::RefreshReuse);
+        assert_eq!(events[0].kind, shared::domain::EventKind::RefreshReuse);
     }
 
     #[tokio::test]
@@ -171,7 +170,7 @@ mod tests {
         assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
 
         env.clock.advance(Duration::days(-7));
-        env.app.repo.commit(shared::repo::writes::bump_version(&user).into()).await.unwrap();
+        env.app.repo.commit(shared::store::writes::bump_version(&user).into()).await.unwrap();
         assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401);
     }
 

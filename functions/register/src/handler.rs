@@ -4,11 +4,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::bodies::Credentials;
-use shared::domain::{Email, Password};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response};
-use shared::{App, accounts, totp};
+use shared::domain::{ClientInfo, Email, Password};
+use shared::factors::totp;
+use shared::flows::accounts;
+use shared::http::{Credentials, json_body, json_response};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Credentials = json_body(&req)?;
@@ -157,9 +157,10 @@ mod tests {
         );
         // A security notice of the same minute still goes out: notices never count against the budget.
         let email = Email::parse(&second).unwrap();
-        let command = shared::operator::Command::ResetTwofa;
-        let done = shared::operator::run(&app.repo, &app.mailer, env.clock.as_ref(), command, &email).await.unwrap();
-        assert!(matches!(done, shared::operator::Outcome::Done { .. }));
+        let command = shared::flows::operator::Command::ResetTwofa;
+        let done =
+            shared::flows::operator::run(&app.repo, &app.mailer, env.clock.as_ref(), command, &email).await.unwrap();
+        assert!(matches!(done, shared::flows::operator::Outcome::Done { .. }));
         let notices = testkit::mail_to(&second).await;
         assert_eq!(notices.len(), 1);
         assert!(notices[0].subject.ends_with("Two-factor authentication was reset"), "{}", notices[0].subject);

@@ -5,16 +5,12 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::backup_codes::BackupCodeSet;
-use shared::bodies::TypedCode;
-use shared::domain::Aal;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response};
-use shared::repo::writes::{self, Proof};
-use shared::second_factor::prove;
+use shared::domain::{Aal, ClientInfo, EventKind, TypedCode};
+use shared::factors::backup_codes::BackupCodeSet;
+use shared::flows::second_factor::prove;
+use shared::http::{AdminRule, authenticate, json_body, json_response};
+use shared::store::writes::{self, Proof};
+use shared::{ApiError, App};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +47,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 mod tests {
     use super::*;
     use shared::domain::SecondFactor;
-    use shared::second_factor::check as check_code;
+    use shared::flows::second_factor::check as check_code;
     use testkit::{Reply, TestEnv, call, event};
 
     async fn regenerate(env: &TestEnv, access: &str, code: &str) -> Reply {

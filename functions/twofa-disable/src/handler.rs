@@ -4,17 +4,13 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::bodies::SecondFactorBody;
-use shared::domain::Role;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response, with_cookies};
-use shared::repo::Write;
-use shared::repo::writes::{self, Proof};
-use shared::second_factor::prove;
-use shared::session::{NewSession, Subject};
+use shared::domain::{ClientInfo, EventKind, Role};
+use shared::flows::second_factor::prove;
+use shared::flows::session::{NewSession, Subject};
+use shared::http::{AdminRule, SecondFactorBody, authenticate, json_body, json_response, with_cookies};
+use shared::store::Write;
+use shared::store::writes::{self, Proof};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
@@ -111,7 +107,7 @@ mod tests {
         let reused = disable(
             &env,
             &session.access_token,
-            json!({ "code": shared::totp::code_at(&cy.secret, env.unix_now() - 60) }),
+            json!({ "code": shared::factors::totp::code_at(&cy.secret, env.unix_now() - 60) }),
         )
         .await;
         assert_eq!(reused.error(), "invalid_code", "the last accepted step cannot be reused");

@@ -6,17 +6,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::backup_codes::BackupCodeSet;
-use shared::domain::SecondFactor;
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_body, json_response, with_cookies};
-use shared::repo::{Write, writes};
-use shared::second_factor::attempt;
-use shared::session::{NewSession, Subject};
-use shared::totp::{self, TotpSecret};
+use shared::domain::{ClientInfo, EventKind, SecondFactor};
+use shared::factors::backup_codes::BackupCodeSet;
+use shared::factors::totp::{self, TotpSecret};
+use shared::flows::second_factor::attempt;
+use shared::flows::session::{NewSession, Subject};
+use shared::http::{AdminRule, authenticate, json_body, json_response, with_cookies};
+use shared::store::{Write, writes};
+use shared::{ApiError, App};
 use subtle::ConstantTimeEq;
 
 /// `{"code"}` (or its alias `"token"`), and optionally the pending `"secret"`.
@@ -78,8 +75,8 @@ mod tests {
     use super::*;
     use chrono::Duration;
     use serde_json::{Value, json};
-    use shared::repo::UserRecord;
-    use shared::session::NewSession;
+    use shared::flows::session::NewSession;
+    use shared::store::UserRecord;
     use testkit::proxy::Fault;
     use testkit::{Reply, TestEnv, call, event, timed};
 

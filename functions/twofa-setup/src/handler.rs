@@ -4,13 +4,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, json_response};
-use shared::repo::writes;
-use shared::totp::{self, SETUP_TTL_SECS, TotpSecret};
+use shared::domain::{ClientInfo, EventKind};
+use shared::factors::totp::{self, SETUP_TTL_SECS, TotpSecret};
+use shared::http::{AdminRule, authenticate, json_response};
+use shared::store::writes;
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;

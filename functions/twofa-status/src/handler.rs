@@ -3,11 +3,9 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::rfc3339;
-use shared::auth::{AdminRule, authenticate};
-use shared::error::ApiError;
-use shared::http::json_response;
+use shared::clock::rfc3339;
+use shared::http::{AdminRule, authenticate, json_response};
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;

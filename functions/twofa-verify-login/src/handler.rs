@@ -7,19 +7,14 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::App;
-use shared::audit::EventKind;
-use shared::bodies::SecondFactorBody;
-use shared::cookies::TWOFA_COOKIE;
-use shared::domain::{Aal, SecondFactor};
-use shared::error::ApiError;
-use shared::http::{ClientInfo, cookie, json_body, json_response, with_cookies};
-use shared::repo::Write;
-use shared::repo::writes::{self, Pre2faSpend, Proof};
-use shared::second_factor::{check, record_wrong_code};
-use shared::session::{NewSession, Subject};
+use shared::domain::{Aal, ClientInfo, EventKind, SecondFactor};
+use shared::flows::second_factor::{check, record_wrong_code};
+use shared::flows::session::{NewSession, Subject};
+use shared::http::{SecondFactorBody, TWOFA_COOKIE, UserView, cookie, json_body, json_response, with_cookies};
+use shared::store::Write;
+use shared::store::writes::{self, Pre2faSpend, Proof};
 use shared::tokens::{self, Pre2faClaims};
-use shared::views::UserView;
+use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let token = cookie(&req, TWOFA_COOKIE).ok_or(ApiError::SessionExpired)?;
@@ -173,7 +168,7 @@ mod tests {
         let replay = verify(&env, &second, json!({ "code": code })).await;
         assert_eq!((replay.status(), replay.error()), (400, "invalid_code".into()));
         // An earlier step than the last accepted one is refused too, though inside the window.
-        let previous = shared::totp::code_at(&cai.secret, env.unix_now() - 30);
+        let previous = shared::factors::totp::code_at(&cai.secret, env.unix_now() - 30);
         assert_eq!(verify(&env, &second, json!({ "code": previous })).await.status(), 400);
     }
 
@@ -183,11 +178,11 @@ mod tests {
         let dee = enrolled(&env, "dee@example.com").await;
         // Far past the last accepted step, so only the window decides.
         env.clock.advance(Duration::minutes(5));
-        let two_back = shared::totp::code_at(&dee.secret, env.unix_now() - 60);
+        let two_back = shared::factors::totp::code_at(&dee.secret, env.unix_now() - 60);
         assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": two_back })).await.status(), 400);
-        let one_back = shared::totp::code_at(&dee.secret, env.unix_now() - 30);
+        let one_back = shared::factors::totp::code_at(&dee.secret, env.unix_now() - 30);
         assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": one_back })).await.status(), 200);
-        let one_ahead = shared::totp::code_at(&dee.secret, env.unix_now() + 30);
+        let one_ahead = shared::factors::totp::code_at(&dee.secret, env.unix_now() + 30);
         assert_eq!(verify(&env, &env.pre2fa(&dee.user).await, json!({ "code": one_ahead })).await.status(), 200);
     }
 

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::crypto::{KeySet, SigningKeys};
 use crate::error::ApiError;
 use crate::mail::Mailer;
-use crate::repo::Repo;
+use crate::store::Repo;
 
 /// Built once per container: configuration, AWS clients, the keyring cache, the clock.
 pub struct App {

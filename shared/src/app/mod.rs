@@ -5,6 +5,3 @@ mod container;
 pub mod keyring;
 
 pub use container::{App, Clients, Issuer};
-
-// Temporary: the old paths, until every import names the new ones.
-pub use crate::http::{process, serve};

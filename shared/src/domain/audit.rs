@@ -1,9 +1,5 @@
 //! The user's security log: the kinds of event it records, and how long it keeps them.
 
-// Temporary: the old paths, until every import names the new ones.
-pub use crate::clock::rfc3339;
-pub use crate::http::EventView;
-
 /// Events are kept this long (their expiry is stored; TTL only cleans up).
 pub const RETENTION_SECS: i64 = 90 * 24 * 60 * 60;
 /// `GET /auth/audit` returns at most this many.

@@ -3,7 +3,7 @@
 //! AWS, no HTTP, no I/O.
 
 mod account;
-pub mod audit;
+mod audit;
 mod client;
 mod factor;
 mod session;

@@ -4,9 +4,9 @@ use crate::app::App;
 use crate::crypto::random::random_id;
 use crate::domain::{ClientInfo, Email, EventKind, Password};
 use crate::error::ApiError;
+use crate::factors::password;
 use crate::mail::{Mail, MailToken, VERIFY_TTL_SECS};
-use crate::password;
-use crate::repo::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
+use crate::store::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
 
 /// A new account, and the token of its verification link (to be mailed).
 pub struct NewAccount {

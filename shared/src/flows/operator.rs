@@ -9,7 +9,7 @@ use crate::crypto::{KEY_SET_MAX_AGE_SECS, StoredSigningKey};
 use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
 use crate::mail::Mailer;
-use crate::repo::{Repo, Write, writes};
+use crate::store::{Repo, Write, writes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {

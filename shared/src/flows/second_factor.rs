@@ -1,13 +1,13 @@
 //! Checking a typed second factor against a user's 2FA state.
 
 use crate::app::App;
-use crate::backup_codes;
 use crate::crypto::KeySet;
 use crate::domain::{ClientInfo, EventKind, TypedCode};
 use crate::error::ApiError;
-use crate::repo::writes::Proof;
-use crate::repo::{CODE_LIMIT, UserRecord, writes};
-use crate::totp;
+use crate::factors::backup_codes;
+use crate::factors::totp;
+use crate::store::writes::{self, Proof};
+use crate::store::{CODE_LIMIT, UserRecord};
 
 /// The proof a correct code gives, or `None` for a wrong, malformed or
 /// already used code (no step at or before the last accepted one passes).

@@ -2,11 +2,10 @@
 
 use crate::app::{App, Issuer};
 use crate::crypto::KeySet;
+use crate::crypto::random::random_id;
 use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
 use crate::error::ApiError;
-// Temporary: the old path, until every import names the new one.
-pub use crate::crypto::random::random_id;
-use crate::repo::{SessionRecord, Write, writes};
+use crate::store::{SessionRecord, Write, writes};
 use crate::tokens::{self, AccessClaims, Pre2faClaims, RefreshClaims, Registered};
 
 /// Who a session is for, as of the token version it was issued under.

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::crypto::SigningKeys;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::repo::UserRecord;
+use crate::store::UserRecord;
 use crate::tokens::{self, AccessClaims, TokenError};
 
 /// Whether a route stays open to an admin who has not turned 2FA on yet.

@@ -19,6 +19,3 @@ pub use request::{
 pub use response::{error_response, json_response, no_content, public_json_response, respond, with_cookies};
 pub use serve::{RESPONSE_MARGIN, process, serve};
 pub use views::{EventView, UserView};
-
-// Temporary: the old path, until every import names the new one.
-pub use crate::domain::ClientInfo;

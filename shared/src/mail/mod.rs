@@ -5,7 +5,7 @@
 //! else. A failure to send is logged and never fails the action behind it.
 
 mod mailer;
-pub mod token;
+mod token;
 
 pub use mailer::{Mail, Mailer, RESET_TTL_SECS, VERIFY_TTL_SECS, describe_agent};
 pub use token::MailToken;

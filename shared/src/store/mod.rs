@@ -29,6 +29,3 @@ pub use items::Item;
 pub use records::*;
 pub use repo::{REFRESH_GRACE_SECS, Repo, Rotation};
 pub use writes::Write;
-
-// Temporary: the old path, until every import names the new one.
-pub use table as schema;

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let tables = dynamo.list_tables().send().await?.table_names.unwrap_or_default();
     if !tables.contains(table) {
-        shared::repo::schema::create_table(&dynamo, table).await?;
+        shared::store::table::create_table(&dynamo, table).await?;
         println!("created table {table}");
     }
     let aliases = kms.list_aliases().send().await?.aliases.unwrap_or_default();
@@ -28,8 +28,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         kms.create_alias().alias_name(alias).target_key_id(key_id).send().await?;
         println!("created KMS key {alias}");
     }
-    let repo = shared::repo::Repo::new(dynamo.clone(), table.clone());
-    let init = shared::keyring::initialise(&kms, &repo, alias, std::sync::Arc::new(shared::clock::SystemClock)).await?;
+    let repo = shared::store::Repo::new(dynamo.clone(), table.clone());
+    let init =
+        shared::app::keyring::initialise(&kms, &repo, alias, std::sync::Arc::new(shared::clock::SystemClock)).await?;
     if !init.created.is_empty() {
         println!("created {}", init.created.join(", "));
     }
