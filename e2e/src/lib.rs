@@ -18,7 +18,7 @@ pub fn base_url() -> String {
 
 /// A unique email per test run, so tests never collide on the shared table.
 pub fn unique_email(name: &str) -> String {
-    format!("{name}-{}@example.com", shared::crypto::random::random_id())
+    format!("{name}-{}@example.com", shared::crypto::random_id())
 }
 
 /// Everything stored about one user: the items of its partition and its

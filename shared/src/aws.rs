@@ -13,13 +13,13 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use crate::error::ApiError;
 
 /// Connecting to a regional endpoint takes milliseconds; a second means trouble.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// One attempt of one call (DynamoDB single-digit ms, KMS tens of ms).
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 /// All attempts of one call together.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// The first try and two retries, with short backoff.
-pub const MAX_ATTEMPTS: u32 = 3;
+const MAX_ATTEMPTS: u32 = 3;
 
 /// The SDK configuration every client is built from. The endpoint comes from
 /// the standard `AWS_ENDPOINT_URL` when set (the local stack), else AWS.

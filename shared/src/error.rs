@@ -62,7 +62,7 @@ pub enum ApiError {
 }
 
 /// Seconds a client should wait before retrying after a 503.
-pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+const UNAVAILABLE_RETRY_AFTER: u64 = 2;
 
 impl ApiError {
     pub fn invalid_request(detail: impl Into<String>) -> Self {

@@ -208,7 +208,7 @@ pub fn verify_or<C: Claims>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{DataKey, StoredSigningKey};
+    use crate::crypto::{DataKey, SigningKeyMac, StoredSigningKey};
     use crate::domain::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
 
     const ISSUER: &str = "TwoFA";
@@ -220,9 +220,13 @@ mod tests {
         KeySet::new(vec![DataKey::derive("k1", &[3u8; 32])]).unwrap()
     }
 
+    fn mac() -> SigningKeyMac {
+        SigningKeyMac::new("m1", &[6u8; 32]).unwrap()
+    }
+
     fn signing(keys: &KeySet) -> SigningKeys {
         {
-            let mac = crate::crypto::signing_keys::tests::mac();
+            let mac = mac();
             SigningKeys::new(vec![StoredSigningKey::generate(keys, &mac, "s1", NOW - 10, NOW - 10).unwrap()], &mac)
                 .unwrap()
         }
@@ -351,7 +355,7 @@ mod tests {
         ));
         assert!(verify_access(&signing, &token, "https://other.example.com", AUDIENCE, NOW).is_err());
         assert!(verify_access(&signing, &token, ISSUER_URL, "another-api", NOW).is_err());
-        let mac = crate::crypto::signing_keys::tests::mac();
+        let mac = mac();
         let other = SigningKeys::new(vec![StoredSigningKey::generate(&keys, &mac, "s1", 0, 0).unwrap()], &mac).unwrap();
         assert!(verify_access(&other, &token, ISSUER_URL, AUDIENCE, NOW).is_err());
         assert!(check("not-a-jwt").is_err());

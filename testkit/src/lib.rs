@@ -340,7 +340,7 @@ impl TestEnv {
             "test-{}-{}-{}",
             std::process::id(),
             TABLES.fetch_add(1, Ordering::Relaxed),
-            shared::crypto::random::random_id()
+            shared::crypto::random_id()
         );
         shared::store::table::create_table(&clients.dynamo, &table).await.expect("create the test table in moto");
         let key = clients.kms.create_key().send().await.expect("create a KMS key in moto");
@@ -772,7 +772,7 @@ pub async fn mail_to(address: &str) -> Vec<SentMail> {
 
 /// A unique address for a test that reads mail (tests share one moto).
 pub fn unique_email(name: &str) -> String {
-    format!("{name}-{}@example.com", shared::crypto::random::random_id())
+    format!("{name}-{}@example.com", shared::crypto::random_id())
 }
 
 /// The one notice mail to `address` whose subject ends with `title`, checked

@@ -5,7 +5,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::crypto::random::random_id;
+use shared::crypto::random_id;
 use shared::domain::{ClientInfo, EventKind, REFRESH_TTL_SECS};
 use shared::flows::session::{access_token, refresh_token};
 use shared::http::{ACCESS_COOKIE, REFRESH_COOKIE, cookie, json_response, with_cookies};

@@ -2,11 +2,12 @@
 //! MAC), the RSA keys that sign access tokens, randomness. No AWS: where the
 //! keys come from is `app::keyring`.
 
-pub mod data_keys;
-pub mod random;
-pub mod signing_keys;
+mod data_keys;
+mod random;
+mod signing_keys;
 
 pub use data_keys::{DataKey, KeySet};
+pub use random::{random_bytes, random_id};
 pub use signing_keys::{
     DEFAULT_LEAD_SECS, Jwk, KEY_SET_MAX_AGE_SECS, SigningKey, SigningKeyMac, SigningKeys, StoredSigningKey,
 };

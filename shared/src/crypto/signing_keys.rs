@@ -107,12 +107,12 @@ impl SigningKeyMac {
     }
 
     /// `<mac kid>:<hex HMAC-SHA256>` of the key's kid, `n`, `e` and times.
-    pub fn tag(&self, key: &StoredSigningKey) -> String {
+    fn tag(&self, key: &StoredSigningKey) -> String {
         format!("{}:{}", self.kid, data_encoding::HEXLOWER.encode(&self.compute(key).finalize().into_bytes()))
     }
 
     /// Whether `key`'s stored tag is this MAC key's, over what it stores (constant time).
-    pub fn verifies(&self, key: &StoredSigningKey) -> bool {
+    fn verifies(&self, key: &StoredSigningKey) -> bool {
         let Some((kid, hex)) = key.mac.split_once(':') else { return false };
         let Ok(tag) = data_encoding::HEXLOWER.decode(hex.as_bytes()) else { return false };
         kid == self.kid && self.compute(key).verify_slice(&tag).is_ok()
@@ -260,7 +260,7 @@ impl SigningKeys {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::crypto::data_keys::DataKey;
 
@@ -268,7 +268,7 @@ pub(crate) mod tests {
         KeySet::new(vec![DataKey::derive("k1", &[5u8; 32])]).unwrap()
     }
 
-    pub(crate) fn mac() -> SigningKeyMac {
+    fn mac() -> SigningKeyMac {
         SigningKeyMac::new("m1", &[6u8; 32]).unwrap()
     }
 

@@ -11,8 +11,8 @@ use crate::error::ApiError;
 pub struct Email(String);
 
 impl Email {
-    pub const MAX_CHARS: usize = 254;
-    pub const MAX_LOCAL_CHARS: usize = 64;
+    const MAX_CHARS: usize = 254;
+    const MAX_LOCAL_CHARS: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid_request("the email address is not valid");
@@ -47,8 +47,8 @@ impl Email {
 pub struct Password(SecretString);
 
 impl Password {
-    pub const MIN_CHARS: usize = 8;
-    pub const MAX_CHARS: usize = 128;
+    const MIN_CHARS: usize = 8;
+    const MAX_CHARS: usize = 128;
 
     pub fn parse(raw: SecretString) -> Result<Self, ApiError> {
         let chars = raw.expose_secret().chars().count();

@@ -3,10 +3,10 @@
 //! keyed hashes (see [`KeySet::backup_code_hash`]).
 
 use crate::crypto::KeySet;
-use crate::crypto::random::random_bytes;
+use crate::crypto::random_bytes;
 
-pub const CODES_PER_SET: usize = 10;
-pub const CODE_CHARS: usize = 10;
+const CODES_PER_SET: usize = 10;
+const CODE_CHARS: usize = 10;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// A freshly generated set: what the user is shown, and what is stored.
@@ -40,7 +40,7 @@ fn random_code() -> String {
 
 /// The canonical form of a typed backup code: dashes and spaces dropped,
 /// lower case; `None` if what is left cannot be a backup code.
-pub fn normalize(typed: &str) -> Option<String> {
+fn normalize(typed: &str) -> Option<String> {
     let code: String = typed.chars().filter(|c| *c != '-' && *c != ' ').collect::<String>().to_lowercase();
     (code.len() == CODE_CHARS && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
 }

@@ -11,14 +11,14 @@ use std::sync::{Mutex, PoisonError};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 
-use crate::crypto::random::random_bytes;
+use crate::crypto::random_bytes;
 use crate::domain::Password;
 use crate::error::ApiError;
 
 /// OWASP / ASVS minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
-pub const MEMORY_KIB: u32 = 19_456;
-pub const PASSES: u32 = 2;
-pub const LANES: u32 = 1;
+const MEMORY_KIB: u32 = 19_456;
+const PASSES: u32 = 2;
+const LANES: u32 = 1;
 const SALT_BYTES: usize = 16;
 const OUTPUT_BYTES: usize = 32;
 

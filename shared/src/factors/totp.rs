@@ -8,17 +8,17 @@ use secrecy::{ExposeSecret, SecretBox};
 use totp_rs::{Algorithm, Builder};
 
 use crate::crypto::KeySet;
-use crate::crypto::random::random_bytes;
+use crate::crypto::random_bytes;
 use crate::error::ApiError;
 
 pub const STEP_SECS: u64 = 30;
-pub const DIGITS: usize = 6;
+const DIGITS: usize = 6;
 /// Steps accepted on either side of the current one.
-pub const WINDOW: u64 = 1;
+const WINDOW: u64 = 1;
 /// A secret shown at setup can be confirmed for this long.
 pub const SETUP_TTL_SECS: i64 = 10 * 60;
 /// 160-bit secrets, as RFC 4226 recommends.
-pub const SECRET_BYTES: usize = 20;
+const SECRET_BYTES: usize = 20;
 
 /// A TOTP shared secret. Never logged; shown to the user once, at setup.
 pub struct TotpSecret(SecretBox<Vec<u8>>);
@@ -28,7 +28,7 @@ impl TotpSecret {
         Self::from_bytes(random_bytes::<SECRET_BYTES>().to_vec())
     }
 
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+    fn from_bytes(bytes: Vec<u8>) -> Self {
         TotpSecret(SecretBox::new(Box::new(bytes)))
     }
 

@@ -1,7 +1,7 @@
 //! Creating an account: the one use case the register route and fixtures share.
 
 use crate::app::App;
-use crate::crypto::random::random_id;
+use crate::crypto::random_id;
 use crate::domain::{ClientInfo, Email, EventKind, Password};
 use crate::error::ApiError;
 use crate::factors::password;

@@ -106,7 +106,7 @@ pub async fn rotate_signing_key(
 
 /// The shortest lead a rotation accepts: gateways must be able to fetch the
 /// new key before anything is signed with it.
-pub const MIN_LEAD_SECS: i64 = 5 * 60;
+const MIN_LEAD_SECS: i64 = 5 * 60;
 
 /// What an emergency retirement did.
 #[derive(Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use crate::app::{App, Issuer};
 use crate::crypto::KeySet;
-use crate::crypto::random::random_id;
+use crate::crypto::random_id;
 use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
 use crate::error::ApiError;
 use crate::store::{SessionRecord, Write, writes};

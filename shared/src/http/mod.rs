@@ -13,9 +13,7 @@ mod views;
 pub use auth::{AdminRule, Caller, access_claims, authenticate};
 pub use bodies::{Credentials, SecondFactorBody};
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
-pub use request::{
-    MAX_BODY_BYTES, ORIGIN_VERIFY, VIEWER_ADDRESS, bearer_token, check_origin, cookie, json_body, through_front_door,
-};
-pub use response::{error_response, json_response, no_content, public_json_response, respond, with_cookies};
-pub use serve::{RESPONSE_MARGIN, process, serve};
+pub use request::{bearer_token, cookie, json_body};
+pub use response::{json_response, no_content, public_json_response, with_cookies};
+pub use serve::{process, serve};
 pub use views::{EventView, UserView};

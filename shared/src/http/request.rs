@@ -12,7 +12,7 @@ use crate::domain::ClientInfo;
 use crate::error::ApiError;
 
 /// Bodies above this many bytes get `413 payload_too_large`.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Parses a JSON body: `415` unless the content type is `application/json`,
 /// `413` above [`MAX_BODY_BYTES`], `400` for anything serde refuses (the body
@@ -86,7 +86,7 @@ impl ClientInfo {
 /// `Origin` (curl, apps, servers) the request is not a browser's cross-site
 /// form, and passes. This keeps `SameSite=None` cookies from riding on
 /// another site's form posts.
-pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+pub(super) fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
     if req.method() != Method::POST {
         return Ok(());
     }
@@ -101,9 +101,9 @@ pub fn check_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
 }
 
 /// The header CloudFront adds to every request it sends to the API (`ORIGIN_SECRET`).
-pub const ORIGIN_VERIFY: &str = "x-origin-verify";
+const ORIGIN_VERIFY: &str = "x-origin-verify";
 /// The viewer's `ip:port`, as CloudFront saw the connection.
-pub const VIEWER_ADDRESS: &str = "cloudfront-viewer-address";
+const VIEWER_ADDRESS: &str = "cloudfront-viewer-address";
 
 /// Where the API sits behind CloudFront (`ORIGIN_SECRET` set): a request
 /// without CloudFront's secret header went around it (and around its rate
@@ -111,7 +111,7 @@ pub const VIEWER_ADDRESS: &str = "cloudfront-viewer-address";
 /// the viewer's address, which becomes the client's IP. Without the setting
 /// nothing is trusted and the request passes unchanged: the IP stays the one
 /// API Gateway saw.
-pub fn through_front_door(config: &Config, req: Request) -> Result<Request, ApiError> {
+pub(super) fn through_front_door(config: &Config, req: Request) -> Result<Request, ApiError> {
     use secrecy::ExposeSecret;
     use subtle::ConstantTimeEq;
     let Some(secret) = &config.origin_secret else { return Ok(req) };

@@ -45,13 +45,13 @@ pub fn with_cookies(mut response: Response<Body>, cookies: impl IntoIterator<Ite
 }
 
 /// Turns a handler's result into the response: errors become the contract's error body.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+pub(super) fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(error_response)
 }
 
 /// The response for an error. The internal cause, if any, is logged here
 /// (once, inside the invocation's span that carries the request id).
-pub fn error_response(err: ApiError) -> Response<Body> {
+pub(super) fn error_response(err: ApiError) -> Response<Body> {
     match &err {
         ApiError::Unavailable(cause) => {
             tracing::error!(error = %ErrorChain(cause.as_ref()), "dependency failed")

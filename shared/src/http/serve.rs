@@ -62,7 +62,7 @@ where
 }
 
 /// Kept back from the invocation's deadline to send the answer.
-pub const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
+const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
 
 /// The budget when the context gives no usable deadline: the template's
 /// function timeout.

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::crypto::random::random_bytes;
+use crate::crypto::random_bytes;
 use crate::error::ApiError;
 
 const SECRET_BYTES: usize = 32;

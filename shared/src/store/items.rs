@@ -7,25 +7,25 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::ApiError;
 
-pub type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
-pub fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-pub fn n(value: i64) -> AttributeValue {
+pub(super) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-pub fn b(value: impl Into<Vec<u8>>) -> AttributeValue {
+pub(super) fn b(value: impl Into<Vec<u8>>) -> AttributeValue {
     AttributeValue::B(Blob::new(value.into()))
 }
 
-pub fn bool(value: bool) -> AttributeValue {
+pub(super) fn bool(value: bool) -> AttributeValue {
     AttributeValue::Bool(value)
 }
 
-pub fn ss(values: &[String]) -> AttributeValue {
+pub(super) fn ss(values: &[String]) -> AttributeValue {
     AttributeValue::Ss(values.to_vec())
 }
 
@@ -34,7 +34,7 @@ fn corrupt(attr: &str) -> ApiError {
 }
 
 /// Typed reads of attributes; a malformed item is an internal error.
-pub trait ItemExt {
+pub(super) trait ItemExt {
     fn str(&self, attr: &str) -> Result<&str, ApiError>;
     fn opt_str(&self, attr: &str) -> Result<Option<&str>, ApiError>;
     fn num(&self, attr: &str) -> Result<i64, ApiError>;

@@ -18,14 +18,16 @@
 
 mod attempts;
 mod items;
-pub mod keys;
+mod keys;
 mod records;
 mod repo;
 pub mod table;
 pub mod writes;
 
 pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
-pub use items::Item;
-pub use records::*;
-pub use repo::{REFRESH_GRACE_SECS, Repo, Rotation};
+pub use records::{
+    AuditRecord, KeyringEntry, KeyringItems, LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord,
+    TwofaState, UserRecord,
+};
+pub use repo::{Repo, Rotation};
 pub use writes::Write;

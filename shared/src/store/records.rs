@@ -71,7 +71,7 @@ pub struct PendingSetup {
 }
 
 impl UserRecord {
-    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         let role = Role::parse(item.str("role")?).ok_or_else(|| ApiError::internal("stored role is unknown"))?;
         let twofa = if item.flag("twofaEnabled")? {
             Some(TwofaState {
@@ -111,7 +111,7 @@ impl UserRecord {
 
     /// The profile of a new account (2FA off, version 1, email not yet
     /// verified, with the hash of the verification link's token).
-    pub(crate) fn new_item(id: &str, email: &Email, created_at: i64, verify: &PendingToken) -> Item {
+    pub(super) fn new_item(id: &str, email: &Email, created_at: i64, verify: &PendingToken) -> Item {
         let mut item = keys::user(id);
         item.extend([
             ("id".to_string(), s(id)),
@@ -129,7 +129,7 @@ impl UserRecord {
 }
 
 /// The `spentPre2fa` map of a profile: nonce → when its token expires.
-pub(crate) fn spent_nonces(item: &Item) -> Result<HashMap<String, i64>, ApiError> {
+pub(super) fn spent_nonces(item: &Item) -> Result<HashMap<String, i64>, ApiError> {
     let corrupt = || ApiError::internal("stored spentPre2fa is malformed");
     match item.get("spentPre2fa") {
         None => Ok(HashMap::new()),
@@ -167,7 +167,7 @@ pub struct LoginAccount {
 }
 
 impl LoginRecord {
-    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         let account = match item.opt_str("userId")? {
             None => None,
             Some(user_id) => Some(LoginAccount {
@@ -187,7 +187,7 @@ impl LoginRecord {
         })
     }
 
-    pub(crate) fn new_item(user_id: &str, email: &Email, password_hash: &str) -> Item {
+    pub(super) fn new_item(user_id: &str, email: &Email, password_hash: &str) -> Item {
         let mut item = keys::login(email.as_str());
         item.extend([
             ("userId".to_string(), s(user_id)),
@@ -220,7 +220,7 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// When the session ends for good, however often it is refreshed: 30 days
     /// after the sign-in that opened it.
-    pub fn ends_at(&self) -> i64 {
+    pub(super) fn ends_at(&self) -> i64 {
         self.auth_time + SESSION_MAX_SECS
     }
 
@@ -229,7 +229,7 @@ impl SessionRecord {
         REFRESH_TTL_SECS.min(self.ends_at() - self.refresh_issued_at)
     }
 
-    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         let aal = u8::try_from(item.num("aal")?)
             .ok()
             .and_then(|v| Aal::try_from(v).ok())
@@ -248,7 +248,7 @@ impl SessionRecord {
         })
     }
 
-    pub(crate) fn to_item(&self) -> Item {
+    pub(super) fn to_item(&self) -> Item {
         let mut item = keys::session(&self.user_id, &self.session_id);
         item.extend([
             ("userId".to_string(), s(&self.user_id)),
@@ -286,7 +286,7 @@ impl AuditRecord {
         }
     }
 
-    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         Ok(AuditRecord {
             kind: EventKind::parse(item.str("type")?).ok_or_else(|| ApiError::internal("unknown event type"))?,
             at_millis: item.num("atMillis")?,
@@ -296,7 +296,7 @@ impl AuditRecord {
         })
     }
 
-    pub(crate) fn to_item(&self, user_id: &str, unique: &str) -> Item {
+    pub(super) fn to_item(&self, user_id: &str, unique: &str) -> Item {
         let mut item = keys::event(user_id, self.at_millis, unique);
         item.extend([
             ("type".to_string(), s(self.kind.as_str())),
@@ -330,7 +330,7 @@ pub struct KeyringItems {
 }
 
 impl KeyringEntry {
-    pub fn from_item(item: &Item) -> Result<Self, ApiError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         Ok(KeyringEntry {
             kid: item.str("kid")?.to_string(),
             wrapped: item
@@ -340,7 +340,7 @@ impl KeyringEntry {
         })
     }
 
-    pub(crate) fn to_item(&self, key: Item) -> Item {
+    pub(super) fn to_item(&self, key: Item) -> Item {
         let mut item = key;
         item.extend(HashMap::from([
             ("kid".to_string(), s(&self.kid)),
@@ -351,7 +351,7 @@ impl KeyringEntry {
 }
 
 /// A signing key's item: its public parts, the sealed private key and its times.
-pub(crate) fn signing_key_item(key: &StoredSigningKey) -> Item {
+pub(super) fn signing_key_item(key: &StoredSigningKey) -> Item {
     let mut item = keys::signing_key(&key.kid);
     item.extend([
         ("kid".to_string(), s(&key.kid)),
@@ -365,7 +365,7 @@ pub(crate) fn signing_key_item(key: &StoredSigningKey) -> Item {
     item
 }
 
-pub(crate) fn signing_key_from_item(item: &Item) -> Result<StoredSigningKey, ApiError> {
+pub(super) fn signing_key_from_item(item: &Item) -> Result<StoredSigningKey, ApiError> {
     Ok(StoredSigningKey {
         kid: item.str("kid")?.to_string(),
         n: item.str("n")?.to_string(),

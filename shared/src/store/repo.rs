@@ -222,7 +222,7 @@ impl Repo {
 
 /// Within this many seconds of a rotation, the replaced refresh token gets the
 /// same new one (two tabs refreshing at once stay signed in).
-pub const REFRESH_GRACE_SECS: i64 = 10;
+const REFRESH_GRACE_SECS: i64 = 10;
 
 /// The outcome of presenting a refresh token.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use super::keys;
 use super::records::{AuditRecord, LoginRecord, PendingToken, SessionRecord, UserRecord};
 use super::repo::Repo;
 use crate::aws::is_transient_code;
-use crate::crypto::random::random_bytes;
+use crate::crypto::random_bytes;
 use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
 
