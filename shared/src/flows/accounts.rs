@@ -1,4 +1,5 @@
-//! Creating an account: the one use case the register route and fixtures share.
+//! Accounts: creating one (the register route and fixtures share it), refusing
+//! a wrong password alike for every address, and the mail anyone can trigger.
 
 use crate::app::App;
 use crate::crypto::random_id;
