@@ -1,4 +1,7 @@
-//! The DynamoDB repository: one table, every invariant a condition.
+//! The DynamoDB repository: one table, every invariant a condition. `Repo`
+//! reads (`repo.rs`), counts attempts before they are checked (`attempts.rs`)
+//! and commits a use case's conditional writes in one transaction
+//! (`writes.rs`); `records.rs` says what the items hold, `keys.rs` their keys.
 //!
 //! Items (partition key `pk`, sort key `sk`, TTL attribute `ttl`):
 //!
