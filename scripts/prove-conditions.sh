@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-env.sh
 mkdir -p .local
-start_moto "${PROVE_MOTO_PORT:-5350}" .local/moto-prove.log
+start_moto "${PROVE_MOTO_PORT:-5250}" .local/moto-prove.log
 # touch: the restored file must look newer than the weakened build to cargo.
 restore() { for f in shared/src/store/*.rs.orig; do [ -e "$f" ] && mv "$f" "${f%.orig}" && touch "${f%.orig}"; done; return 0; }
 trap 'kill $MOTO_PID 2>/dev/null || true; restore' EXIT
