@@ -109,6 +109,11 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::NoSuchUser) => fail(&format!("no account has the email {}", email.as_str())),
+        Ok(Outcome::EmailUnverified { user_id }) => fail(&format!(
+            "refused: {} (user {user_id}) has not verified its email address, so whoever registered it may not be \
+             its owner; the admin role goes only to a verified address",
+            email.as_str()
+        )),
         Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),
     }
 }

@@ -30,6 +30,19 @@ pub struct Config {
     /// client's IP is CloudFront's `CloudFront-Viewer-Address`.
     pub origin_secret: Option<SecretString>,
     pub mail: MailConfig,
+    pub passkeys: PasskeyConfig,
+}
+
+/// The WebAuthn relying party: whose passkeys these are, and which pages may use them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyConfig {
+    /// `RP_ID`: a host name (browsers refuse WebAuthn on an IP address);
+    /// default: the host of `WEB_BASE_URL`.
+    pub rp_id: String,
+    /// The origins whose client data is accepted: the web front end's
+    /// (`WEB_BASE_URL`) and every allowed origin on the relying party's host
+    /// or below it.
+    pub origins: Vec<String>,
 }
 
 /// Where mail comes from and where its links lead.
@@ -149,6 +162,7 @@ impl Config {
             configuration_set,
             anonymous_per_minute,
         };
+        let passkeys = passkey_config(lookup("RP_ID"), &mail.web_base_url, &allowed_origins)?;
         Ok(Config {
             table_name,
             kms_key_id,
@@ -159,8 +173,40 @@ impl Config {
             allowed_origins,
             origin_secret,
             mail,
+            passkeys,
         })
     }
+}
+
+/// The host of an `http(s)://host[:port]...` URL.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(authority, |(host, _)| host)
+}
+
+fn passkey_config(rp_id: Option<String>, web_base_url: &str, allowed: &[String]) -> Result<PasskeyConfig, ConfigError> {
+    let rp_id = rp_id.map(|id| id.trim().to_lowercase()).filter(|id| !id.is_empty());
+    let rp_id = rp_id.unwrap_or_else(|| host_of(web_base_url).to_lowercase());
+    if rp_id.is_empty() || rp_id.parse::<std::net::IpAddr>().is_ok() || rp_id.contains(['/', ':', ' ']) {
+        return Err(ConfigError::Invalid {
+            name: "RP_ID",
+            why: "a host name (browsers refuse WebAuthn on an IP address): set RP_ID or a WEB_BASE_URL with a host name",
+        });
+    }
+    let web_origin = {
+        let scheme_end = web_base_url.find("://").map_or(0, |i| i + 3);
+        let end = web_base_url[scheme_end..].find('/').map_or(web_base_url.len(), |i| scheme_end + i);
+        web_base_url[..end].to_string()
+    };
+    let mut origins = vec![web_origin];
+    for origin in allowed {
+        let host = host_of(origin).to_lowercase();
+        if (host == rp_id || host.ends_with(&format!(".{rp_id}"))) && !origins.contains(origin) {
+            origins.push(origin.clone());
+        }
+    }
+    Ok(PasskeyConfig { rp_id, origins })
 }
 
 /// `http(s)://host[:port]` and nothing more, as browsers send it in `Origin`.
@@ -190,6 +236,24 @@ mod tests {
         assert_eq!(config.mail.web_base_url, "https://app.example.com");
         assert_eq!(config.cookies, CookiePolicy { secure: true, same_site: SameSite::Lax });
         assert_eq!(config.issuer, "TwoFA");
+    }
+
+    #[test]
+    fn the_relying_party_is_the_front_end_host_and_its_origins() {
+        let base = [("TABLE_NAME", "t"), ("KMS_KEY_ID", "k"), ("MAIL_FROM", "a@b.co")];
+        let with = |web: &'static str, allowed: &'static str| {
+            load(&[base[0], base[1], base[2], ("WEB_BASE_URL", web), ("ALLOWED_ORIGINS", allowed)])
+        };
+        let local = with("http://localhost:4200", "http://localhost:4200,http://127.0.0.1:4200,http://localhost:4300")
+            .unwrap()
+            .passkeys;
+        assert_eq!(local.rp_id, "localhost");
+        assert_eq!(local.origins, ["http://localhost:4200", "http://localhost:4300"], "no IP origin");
+        let deployed =
+            with("https://auth.example.com/app", "https://staging.auth.example.com,https://evil.com").unwrap().passkeys;
+        assert_eq!(deployed.rp_id, "auth.example.com");
+        assert_eq!(deployed.origins, ["https://auth.example.com", "https://staging.auth.example.com"]);
+        assert!(with("http://127.0.0.1:4200", "").is_err(), "an IP address is no relying party");
     }
 
     #[test]

@@ -53,6 +53,29 @@ pub enum ApiError {
     /// A `POST` from a page of another origin than the front end's or the API's own.
     #[error("forbidden origin")]
     ForbiddenOrigin,
+    /// The route needs a proof of at most 10 minutes ago (RFC 9470).
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
+    /// Turning 2FA on needs a verified email.
+    #[error("email not verified")]
+    EmailUnverified,
+    #[error("too many factors")]
+    TooManyFactors,
+    #[error("last factor")]
+    LastFactor,
+    #[error("factor not found")]
+    FactorNotFound,
+    #[error("no passkey")]
+    NoPasskey,
+    /// A WebAuthn ceremony that is unknown, used, expired, or of another user or purpose.
+    #[error("ceremony expired")]
+    CeremonyExpired,
+    /// A WebAuthn response that does not verify (signature, challenge, origin, flags, format, counter).
+    #[error("invalid credential")]
+    InvalidCredential,
+    /// A passkey's credential id that another account (or factor) already holds.
+    #[error("credential in use")]
+    CredentialInUse,
     #[error("too many attempts, retry after {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
     #[error("dependency unavailable: {0}")]
@@ -80,14 +103,18 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            InvalidRequest(_) | InvalidCode | CodeReplayed | SetupExpired | InvalidToken | SecondFactorRequired => {
-                StatusCode::BAD_REQUEST
-            }
-            Unauthorized | StaleVersion | InvalidCredentials | SessionExpired | TokenAlreadyUsed => {
-                StatusCode::UNAUTHORIZED
-            }
-            MfaRequired | ForbiddenOrigin => StatusCode::FORBIDDEN,
-            EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled | EmailAlreadyVerified => StatusCode::CONFLICT,
+            InvalidRequest(_) | InvalidCode | CodeReplayed | SetupExpired | InvalidToken | SecondFactorRequired
+            | CeremonyExpired | InvalidCredential => StatusCode::BAD_REQUEST,
+            Unauthorized
+            | StaleVersion
+            | InvalidCredentials
+            | SessionExpired
+            | TokenAlreadyUsed
+            | ReauthenticationRequired => StatusCode::UNAUTHORIZED,
+            MfaRequired | ForbiddenOrigin | EmailUnverified => StatusCode::FORBIDDEN,
+            FactorNotFound => StatusCode::NOT_FOUND,
+            EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled | EmailAlreadyVerified | TooManyFactors | LastFactor
+            | NoPasskey | CredentialInUse => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -116,6 +143,15 @@ impl ApiError {
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
             ForbiddenOrigin => "forbidden_origin",
+            ReauthenticationRequired => "reauthentication_required",
+            EmailUnverified => "email_unverified",
+            TooManyFactors => "too_many_factors",
+            LastFactor => "last_factor",
+            FactorNotFound => "factor_not_found",
+            NoPasskey => "no_passkey",
+            CeremonyExpired => "ceremony_expired",
+            InvalidCredential => "invalid_credential",
+            CredentialInUse => "credential_in_use",
             TooManyAttempts { .. } => "too_many_attempts",
             Unavailable(_) => "service_unavailable",
             Internal(_) => "internal",
@@ -145,6 +181,15 @@ impl ApiError {
             PayloadTooLarge => "The request body is too large.".into(),
             UnsupportedMediaType => "Send the body as application/json.".into(),
             ForbiddenOrigin => "Requests from this site are not accepted.".into(),
+            ReauthenticationRequired => "Confirm it's you: prove your second factor (or password) again.".into(),
+            EmailUnverified => "Verify your email address first: we sent you a link.".into(),
+            TooManyFactors => "You already have 5 second factors. Remove one to add another.".into(),
+            LastFactor => "This is your last second factor. Turn two-factor authentication off instead.".into(),
+            FactorNotFound => "There is no such second factor.".into(),
+            NoPasskey => "This account has no passkey.".into(),
+            CeremonyExpired => "This passkey request expired or was already used. Start again.".into(),
+            InvalidCredential => "The passkey could not be verified.".into(),
+            CredentialInUse => "This passkey is already registered.".into(),
             TooManyAttempts { .. } => "Too many attempts. Try again later.".into(),
             Unavailable(_) => "The service is briefly unavailable. Try again.".into(),
             Internal(_) => "Something went wrong on our side.".into(),

@@ -43,7 +43,7 @@ mod layers {
         ("tokens", &["error", "domain", "crypto"]),
         ("store", &["error", "aws", "domain", "crypto"]),
         ("mail", &["error", "config", "aws", "domain", "crypto"]),
-        ("app", &["error", "clock", "config", "aws", "domain", "crypto", "tokens", "store", "mail"]),
+        ("app", &["error", "clock", "config", "aws", "domain", "crypto", "factors", "tokens", "store", "mail"]),
         (
             "flows",
             &["error", "clock", "config", "aws", "domain", "crypto", "factors", "tokens", "store", "mail", "app"],

@@ -361,6 +361,10 @@ impl TestEnv {
                 configuration_set: None,
                 anonymous_per_minute: shared::config::DEFAULT_ANONYMOUS_MAIL_PER_MINUTE,
             },
+            passkeys: shared::config::PasskeyConfig {
+                rp_id: "app.example.com".into(),
+                origins: vec![FRONT_END_ORIGIN.to_string()],
+            },
         };
         let clock = TestClock::at(default_instant());
         // As `authctl init` does at a deployment: the keyring's first keys.
@@ -615,6 +619,8 @@ pub struct Enrolled {
     pub user: UserRecord,
     pub secret: TotpSecret,
     pub backup_codes: Vec<String>,
+    /// The app's factor id.
+    pub factor_id: String,
 }
 
 impl TestEnv {
@@ -643,8 +649,37 @@ impl TestEnv {
         self.register_with_token(email).await.0
     }
 
-    /// Makes `user` an admin as `make grant-admin` does (every session ends); returns the profile after.
+    /// Marks `user`'s email verified, as its verification link would; returns the profile after.
+    pub async fn mark_verified(&self, user: &UserRecord) -> UserRecord {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let key =
+            |pk: String, sk: &str| HashMap::from([("pk".to_string(), V::S(pk)), ("sk".to_string(), V::S(sk.into()))]);
+        for key in [key(format!("USER#{}", user.id), "PROFILE"), key(format!("EMAIL#{}", user.email.as_str()), "LOGIN")]
+        {
+            self.inspect
+                .dynamo
+                .update_item()
+                .table_name(&self.app.config.table_name)
+                .set_key(Some(key))
+                .update_expression("SET emailVerified = :true")
+                .expression_attribute_values(":true", V::Bool(true))
+                .send()
+                .await
+                .expect("mark the email verified");
+        }
+        self.user(&user.id).await
+    }
+
+    /// An account with [`PASSWORD`] whose email is verified.
+    pub async fn register_verified(&self, email: &str) -> UserRecord {
+        let user = self.register(email).await;
+        self.mark_verified(&user).await
+    }
+
+    /// Makes `user` an admin as `make grant-admin` does (its email verified
+    /// first, as the command requires; every session ends); returns the profile after.
     pub async fn grant_admin(&self, user: &UserRecord) -> UserRecord {
+        let user = &self.mark_verified(user).await;
         let command = shared::flows::operator::Command::GrantAdmin;
         shared::flows::operator::run(&self.app.repo, &self.app.mailer, self.clock.as_ref(), command, &user.email)
             .await
@@ -669,15 +704,18 @@ impl TestEnv {
         let now = self.app.now().timestamp();
         let secret = TotpSecret::generate();
         let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
-        self.app.repo.commit(vec![writes::start_setup(user, sealed.clone(), now + 600)]).await.expect("setup");
+        self.app.repo.commit(vec![writes::start_setup(user, sealed.clone(), now + 600, None)]).await.expect("setup");
         let codes = BackupCodeSet::generate(keys, &user.id);
         let step = shared::factors::totp::step_at(now as u64) - 2;
+        let name = shared::domain::FactorName::parse("Authenticator app").unwrap();
+        let app = shared::flows::factors::new_app(&name, sealed.clone(), step, now);
+        let factor_id = app.id.clone();
         self.app
             .repo
-            .commit(writes::enable_twofa(&self.user(&user.id).await, &sealed, step, &codes.hashes, now).into())
+            .commit(writes::enable_twofa(&self.user(&user.id).await, &app, &sealed, &codes.hashes, now).into())
             .await
             .expect("enable");
-        Enrolled { user: self.user(&user.id).await, secret, backup_codes: codes.shown }
+        Enrolled { user: self.user(&user.id).await, secret, backup_codes: codes.shown, factor_id }
     }
 
     /// A pending setup for `user`, as the setup route leaves it: returns the
@@ -686,7 +724,7 @@ impl TestEnv {
         let secret = TotpSecret::generate();
         let sealed = self.fixture_keys().await.seal_totp_secret(&user.id, secret.bytes());
         let expires = self.app.now().timestamp() + shared::factors::totp::SETUP_TTL_SECS;
-        self.app.repo.commit(vec![writes::start_setup(user, sealed, expires)]).await.expect("setup");
+        self.app.repo.commit(vec![writes::start_setup(user, sealed, expires, None)]).await.expect("setup");
         secret
     }
 
@@ -694,8 +732,15 @@ impl TestEnv {
     pub async fn sign_in(&self, user: &UserRecord, second: Option<SecondFactor>) -> NewSession {
         let issuer = self.fixtures.issuer(&event("me").request()).await.expect("keys to issue with");
         let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
-        let session =
-            NewSession::issue(&self.fixtures, &issuer, subject, second, self.app.now().timestamp()).expect("a session");
+        let session = NewSession::issue(
+            &self.fixtures,
+            &issuer,
+            subject,
+            second,
+            self.app.now().timestamp(),
+            self.app.now().timestamp(),
+        )
+        .expect("a session");
         self.app.repo.commit(vec![session.write()]).await.expect("session");
         session
     }
@@ -823,4 +868,12 @@ impl std::io::Write for LogBuffer {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The last accepted step of `user`'s first authenticator app, for assertions.
+pub fn last_step(user: &UserRecord) -> Option<u64> {
+    user.factors.iter().find_map(|factor| match &factor.secret {
+        shared::store::FactorSecret::Totp { last_step, .. } => *last_step,
+        shared::store::FactorSecret::Passkey { .. } => None,
+    })
 }

@@ -9,9 +9,19 @@ async fn operate(env: &TestEnv, command: Command, email: &str) -> Outcome {
 }
 
 #[tokio::test]
+async fn the_admin_role_goes_only_to_a_verified_address() {
+    let env = TestEnv::new().await;
+    let squatter = env.register("ops@example.com").await;
+    let refused = operate(&env, Command::GrantAdmin, "ops@example.com").await;
+    assert_eq!(refused, Outcome::EmailUnverified { user_id: squatter.id.clone() });
+    let unchanged = env.user(&squatter.id).await;
+    assert_eq!((unchanged.role, unchanged.version), (Role::User, squatter.version));
+}
+
+#[tokio::test]
 async fn granting_and_revoking_admin_ends_sessions_and_is_logged_without_ip() {
     let env = TestEnv::new().await;
-    let user = env.register("op@example.com").await;
+    let user = env.register_verified("op@example.com").await;
     env.clock.advance(chrono::Duration::seconds(1));
     assert_eq!(operate(&env, Command::GrantAdmin, "OP@example.com").await, Outcome::Done { user_id: user.id.clone() });
     let admin = env.user(&user.id).await;
@@ -42,18 +52,21 @@ async fn reset_2fa_turns_it_off_and_clears_a_code_lockout() {
     for _ in 0..5 {
         env.app
             .repo
-            .reserve_code_attempt(&enrolled.user.id, enrolled.user.version, env.app.now().timestamp())
+            .reserve_code_attempt(&enrolled.user.id, enrolled.user.version, None, env.app.now().timestamp())
             .await
             .unwrap();
     }
-    let locked =
-        env.app.repo.reserve_code_attempt(&enrolled.user.id, enrolled.user.version, env.app.now().timestamp()).await;
+    let locked = env
+        .app
+        .repo
+        .reserve_code_attempt(&enrolled.user.id, enrolled.user.version, None, env.app.now().timestamp())
+        .await;
     assert!(matches!(locked, Err(shared::ApiError::TooManyAttempts { .. })));
 
     env.clock.advance(chrono::Duration::seconds(1));
     assert!(matches!(operate(&env, Command::ResetTwofa, "lost@example.com").await, Outcome::Done { .. }));
     let reset = env.user(&enrolled.user.id).await;
-    assert!(reset.twofa.is_none());
+    assert!(!reset.twofa_enabled() && reset.factors.is_empty());
     assert_eq!(reset.code_attempts, 0);
     assert_eq!(reset.version, enrolled.user.version + 1);
     let events = env.app.repo.recent_events(&reset.id, env.app.now().timestamp(), 50).await.unwrap();

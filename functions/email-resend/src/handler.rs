@@ -45,7 +45,7 @@ mod tests {
         assert_eq!((reply.status(), reply.json()), (202, json!({ "message": "We sent a new verification link." })));
         assert_eq!(
             env.calls.take(),
-            ["DynamoDB.GetItem", "DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems", "SESv2.SendEmail"]
+            ["DynamoDB.BatchGetItem", "DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems", "SESv2.SendEmail"]
         );
         let mails = mail_to(&address).await;
         assert_eq!(mails.len(), 1);

@@ -64,7 +64,7 @@ async fn open_session(
     let issuer = app.issuer(req).await?;
     let now = app.now();
     let subject = Subject { user_id: &account.user_id, role: account.role, version: account.version };
-    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp())?;
+    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp(), now.timestamp())?;
     let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
     app.repo.commit(commit).await?;
@@ -103,7 +103,7 @@ mod tests {
                 "requires2FASetup": false,
                 "user": {
                     "id": id, "email": "alice@example.com", "emailVerified": false, "role": "user",
-                    "twoFactorEnabled": false, "aal": 1
+                    "twoFactorEnabled": false, "aal": 1, "passkeys": 0
                 }
             })
         );

@@ -30,7 +30,7 @@ mod tests {
         // that authenticates them; then one read per request.
         let first = call(&env, handle, event("me").cookie("access_token", &session.access_token).request()).await;
         assert_eq!(first.status(), 200);
-        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.GetItem"]);
+        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.BatchGetItem"]);
         for req in [
             event("me").cookie("access_token", &session.access_token).request(),
             event("me").cookies::<&str>(&[]).bearer(&session.access_token).request(),
@@ -41,10 +41,10 @@ mod tests {
                 reply.json(),
                 json!({
                     "id": user.id, "email": "dana@example.com", "emailVerified": false, "role": "user",
-                    "twoFactorEnabled": false, "aal": 1
+                    "twoFactorEnabled": false, "aal": 1, "passkeys": 0
                 })
             );
-            assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
+            assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem"]);
         }
     }
 

@@ -48,7 +48,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     // proves no second factor, and must not move the 30-day end.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
     let second = second_factor_of(&caller.claims.amr);
-    let session = NewSession::issue(app, &issuer, subject, second, caller.claims.auth_time)?;
+    let session = NewSession::issue(app, &issuer, subject, second, caller.claims.auth_time, caller.session.started_at)?;
     let events = [EventKind::PasswordChanged];
     let mut commit: Vec<Write> = writes::change_password(user, &password_hash).into();
     commit.push(session.write());
@@ -87,7 +87,7 @@ mod tests {
         assert_eq!((reply.status(), reply.json()), (200, json!({ "message": "password changed" })));
         assert_eq!(
             env.calls.take(),
-            ["DynamoDB.GetItem", "DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems", "SESv2.SendEmail"]
+            ["DynamoDB.BatchGetItem", "DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems", "SESv2.SendEmail"]
         );
         let fresh = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         assert_eq!((fresh.aal, fresh.amr.clone()), (Aal::Two, vec!["pwd".to_string(), "otp".to_string()]));
@@ -113,12 +113,30 @@ mod tests {
         let opened = env.sign_in(&enrolled.user, Some(SecondFactor::Totp)).await;
         let signed_in_at = opened.record.auth_time;
         // Refreshed every day since: on day 29 the access token still says when both factors were proven.
-        env.clock.advance(chrono::Duration::days(29));
+        let mut record = opened.record.clone();
+        for _ in 0..29 {
+            env.clock.advance(chrono::Duration::days(1));
+            let now = env.app.now().timestamp();
+            let next = shared::crypto::random_id();
+            let expires = now + 7 * 24 * 60 * 60;
+            let rotated = env.app.repo.rotate_refresh(
+                &record.user_id,
+                &record.session_id,
+                &record.refresh_id,
+                &next,
+                now,
+                expires,
+            );
+            match rotated.await.unwrap() {
+                shared::store::Rotation::Rotated(session) => record = session,
+                other => panic!("the daily refresh failed: {other:?}"),
+            }
+        }
         let issuer = env.fixtures.issuer(&event("password-change").request()).await.unwrap();
         let now = env.app.now().timestamp();
         let user = &enrolled.user;
         let access =
-            shared::flows::session::access_token(&env.fixtures, &issuer, &opened.record, user.role, user.version, now)
+            shared::flows::session::access_token(&env.fixtures, &issuer, &record, user.role, user.version, now)
                 .unwrap();
         let reply = change(&env, &access, json!({ "currentPassword": PASSWORD, "newPassword": NEW })).await;
         assert_eq!(reply.status(), 200);

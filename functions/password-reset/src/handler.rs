@@ -1,5 +1,6 @@
 //! `POST /auth/password/reset`: a new password with the reset link's token,
-//! and, when the account has 2FA on, a code or a backup code: a reset never
+//! and, when the account has 2FA on, a code, a backup code or a passkey
+//! (its ceremony from `2fa/challenge` with the reset token): a reset never
 //! goes around the second factor. Every session ends; none is opened.
 
 use lambda_http::http::StatusCode;
@@ -9,8 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::domain::{ClientInfo, EventKind, Password, TypedCode};
 use shared::factors::password;
-use shared::flows::second_factor::prove;
-use shared::http::{json_body, json_response};
+use shared::flows::second_factor::{prove, purpose};
+use shared::http::{PasskeyProof, json_body, json_response};
 use shared::mail::MailToken;
 use shared::store::Write;
 use shared::store::writes::{self, Proof};
@@ -24,15 +25,19 @@ struct ResetBody {
     code: Option<String>,
     #[serde(rename = "backupCode")]
     backup_code: Option<String>,
+    passkey: Option<PasskeyProof>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: ResetBody = json_body(&req)?;
-    let second_factor = match (body.code, body.backup_code) {
-        (None, None) => None,
-        (Some(code), None) => Some(TypedCode::Totp(code)),
-        (None, Some(code)) => Some(TypedCode::Backup(code)),
-        (Some(_), Some(_)) => return Err(ApiError::invalid_request("send at most one of code and backupCode")),
+    let second_factor = match (body.code, body.backup_code, body.passkey) {
+        (None, None, None) => None,
+        (Some(code), None, None) => Some(TypedCode::Totp { code, factor_id: None }),
+        (None, Some(code), None) => Some(TypedCode::Backup(code)),
+        (None, None, Some(passkey)) => {
+            Some(TypedCode::Passkey { ceremony_id: passkey.ceremony_id, credential: passkey.credential })
+        }
+        _ => return Err(ApiError::invalid_request("send at most one of code, backupCode and passkey")),
     };
     let password = Password::parse(body.password)?;
     let token = MailToken::parse(&body.token)?;
@@ -49,8 +54,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         (true, None) => return Err(ApiError::SecondFactorRequired),
         (true, Some(typed)) => {
             let keys = app.keyring.keys().await?;
-            let (counted, proof) = prove(app, keys, &user, &typed, &client).await?;
-            (counted, Some(proof))
+            let (counted, proven) = prove(app, keys, &user, &typed, purpose::RESET, &client).await?;
+            (counted, Some(proven.proof))
         }
     };
 
@@ -64,7 +69,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         writes::reset_password(&user, &token_hash, &password_hash, proof.as_ref(), now.timestamp()).into();
     commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
-    let backup_codes_left = user.twofa.as_ref().map(|twofa| twofa.backup_hashes.len().saturating_sub(1));
+    let backup_codes_left = Some(user.backup_hashes.len().saturating_sub(1));
     app.mailer.notify(&user.email, events, now.timestamp_millis(), &client, backup_codes_left).await;
     tracing::info!(user_id = user.id, "password reset");
     Ok(json_response(StatusCode::OK, &json!({ "message": "password reset" })))
@@ -75,6 +80,7 @@ mod tests {
     use super::*;
     use chrono::Duration;
     use serde_json::Value;
+    use shared::factors::passkey::credential_key;
     use shared::mail::RESET_TTL_SECS;
     use shared::store::{PendingToken, UserRecord};
     use testkit::{Enrolled, PASSWORD, Reply, TestEnv, call, event, one_notice, unique_email};
@@ -157,14 +163,23 @@ mod tests {
         // The code of this step was just accepted at a sign-in.
         let code = env.code(&kit.secret);
         let step = shared::factors::totp::step_at(env.unix_now());
-        env.app.repo.commit(vec![writes::accept_code(&kit.user, &Proof::Step(step), None)]).await.unwrap();
+        env.app
+            .repo
+            .commit(vec![writes::accept_code(
+                &kit.user,
+                &Proof::Step { factor_id: kit.factor_id.clone(), step },
+                0,
+                None,
+            )])
+            .await
+            .unwrap();
         let token = reset_link(&env, &kit.user).await;
         let replayed = reset(&env, json!({ "token": token, "password": NEW, "code": code })).await;
         assert_eq!((replayed.status(), replayed.error()), (400, "invalid_code".into()));
 
         let backup = reset(&env, json!({ "token": token, "password": NEW, "backupCode": kit.backup_codes[3] })).await;
         assert_eq!(backup.status(), 200);
-        assert_eq!(env.user(&kit.user.id).await.twofa.unwrap().backup_hashes.len(), 9, "the backup code is used up");
+        assert_eq!(env.user(&kit.user.id).await.backup_hashes.len(), 9, "the backup code is used up");
         let client = ClientInfo::of(&event("password-reset").request());
         let notice =
             one_notice(&address, "A backup code was used", env.app.now(), &client, &[&kit.backup_codes[3]]).await;
@@ -184,7 +199,7 @@ mod tests {
             ("password change", Box::new(|user| writes::change_password(user, &other_hash).into()), OTHER),
             ("logout-all", Box::new(|user| writes::bump_version(user).into()), PASSWORD),
             ("role granted", Box::new(|user| writes::set_role(user, shared::domain::Role::Admin).into()), PASSWORD),
-            ("2FA reset", Box::new(|user| writes::reset_twofa(user).into()), PASSWORD),
+            ("2FA reset", Box::new(|user| writes::turn_off(user, None, credential_key)), PASSWORD),
         ];
         for (what, ending, password_after) in endings {
             let user = env.register(&unique_email("ended")).await;
@@ -197,11 +212,11 @@ mod tests {
         let kit = env.enroll(&env.register(&unique_email("twofa-on")).await).await;
         let token = reset_link(&env, &kit.user).await;
         let user = env.user(&kit.user.id).await;
-        let stored = &user.twofa.as_ref().unwrap().backup_hashes;
+        let stored = &user.backup_hashes;
         let hash = shared::factors::backup_codes::find_match(env.keys().await, &user.id, &kit.backup_codes[0], stored)
             .unwrap();
-        let disable = writes::disable_twofa(&user, &Proof::BackupHash(hash));
-        env.app.repo.commit(disable.into()).await.unwrap();
+        let disable = writes::turn_off(&user, Some(&Proof::BackupHash(hash)), credential_key);
+        env.app.repo.commit(disable).await.unwrap();
         let late = reset(&env, json!({ "token": token, "password": NEW })).await;
         assert_eq!((late.status(), late.error()), (400, "invalid_token".into()), "after 2FA off");
     }

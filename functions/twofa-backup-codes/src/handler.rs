@@ -1,41 +1,36 @@
-//! `POST /auth/2fa/backup-codes`: a new set of backup codes, for a current TOTP
-//! code; the previous codes stop working.
+//! `POST /auth/2fa/backup-codes`: a new set of backup codes, for a current
+//! TOTP code (of any of the user's apps) or a passkey; the previous codes stop working.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::json;
-use shared::domain::{Aal, ClientInfo, EventKind, TypedCode};
+use shared::domain::{ClientInfo, EventKind, TypedCode};
 use shared::factors::backup_codes::BackupCodeSet;
-use shared::flows::second_factor::prove;
-use shared::http::{AdminRule, authenticate, json_body, json_response};
-use shared::store::writes::{self, Proof};
+use shared::flows::second_factor::{prove, purpose};
+use shared::http::{AdminRule, SecondFactorBody, authenticate, json_body, json_response};
+use shared::store::writes;
 use shared::{ApiError, App};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeBody {
-    code: String,
-}
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::RequiresTwofa).await?;
-    if caller.user.twofa_enabled() && caller.claims.aal != Aal::Two {
-        return Err(ApiError::MfaRequired);
+    if caller.user.twofa_enabled() {
+        caller.require_aal2()?;
     }
-    let body: CodeBody = json_body(&req)?;
+    let presented = json_body::<SecondFactorBody>(&req)?.into_code()?;
+    if matches!(presented, TypedCode::Backup(_)) {
+        return Err(ApiError::invalid_request("send a code or a passkey: a backup code cannot make new ones"));
+    }
     if !caller.user.twofa_enabled() {
         return Err(ApiError::TwofaNotEnabled);
     }
 
     let client = ClientInfo::of(&req);
     let keys = app.keyring.keys().await?;
-    let (user, proof) = prove(app, keys, &caller.user, &TypedCode::Totp(body.code), &client).await?;
-    let Proof::Step(step) = proof else { return Err(ApiError::internal("a TOTP code proved no step")) };
+    let (user, proven) = prove(app, keys, &caller.user, &presented, purpose::ACCOUNT, &client).await?;
     let now = app.now();
 
     let codes = BackupCodeSet::generate(keys, &user.id);
-    let mut commit = vec![writes::replace_backup_codes(&user, step, &codes.hashes)];
+    let mut commit = vec![writes::replace_backup_codes(&user, &proven.proof, &codes.hashes, now.timestamp())];
     let events = [EventKind::BackupCodesRegenerated];
     commit.extend(writes::audit(&user.id, &events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
@@ -69,9 +64,11 @@ mod tests {
         let keys = env.keys().await;
         let stored = env.user(&al.user.id).await;
         let now = env.unix_now();
-        assert!(check_code(keys, &stored, &TypedCode::Backup(al.backup_codes[0].clone()), now).unwrap().is_none());
-        assert!(check_code(keys, &stored, &TypedCode::Backup(fresh[0].clone()), now).unwrap().is_some());
-        assert_eq!(stored.twofa.unwrap().last_step, Some(now / 30), "the accepted step is recorded");
+        let old = TypedCode::Backup(al.backup_codes[0].clone());
+        assert!(check_code(&env.app, keys, &stored, &old, None, now).unwrap().is_none());
+        let new = TypedCode::Backup(fresh[0].clone());
+        assert!(check_code(&env.app, keys, &stored, &new, None, now).unwrap().is_some());
+        assert_eq!(testkit::last_step(&stored), Some(now / 30), "the accepted step is recorded");
     }
 
     #[tokio::test]

@@ -1,11 +1,14 @@
-//! `POST /auth/2fa/disable`: turn 2FA off, with a current code or a backup
-//! code as proof. Every other session ends; admins cannot turn it off.
+//! `POST /auth/2fa/disable`: turn 2FA off, with a current code, a backup
+//! code or a passkey as proof. Every factor goes (the passkeys' credential
+//! ids become free), and the backup codes; every other session ends; admins
+//! cannot turn it off.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::{ClientInfo, EventKind, Role};
-use shared::flows::second_factor::prove;
+use shared::factors::passkey::credential_key;
+use shared::flows::second_factor::{prove, purpose};
 use shared::flows::session::{NewSession, Subject};
 use shared::http::{AdminRule, SecondFactorBody, authenticate, json_body, json_response, with_cookies};
 use shared::store::Write;
@@ -24,20 +27,20 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
     let client = ClientInfo::of(&req);
     let issuer = app.issuer(&req).await?;
-    let (user, proof) = prove(app, issuer.keys, &caller.user, &typed, &client).await?;
+    let (user, proven) = prove(app, issuer.keys, &caller.user, &typed, purpose::ACCOUNT, &client).await?;
     let now = app.now();
 
-    let events: &[EventKind] = match proof {
+    let events: &[EventKind] = match proven.proof {
         Proof::BackupHash(_) => &[EventKind::BackupCodeUsed, EventKind::TwofaDisabled],
-        Proof::Step(_) => &[EventKind::TwofaDisabled],
+        _ => &[EventKind::TwofaDisabled],
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp())?;
-    let mut commit: Vec<Write> = writes::disable_twofa(&user, &proof).into();
+    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp(), now.timestamp())?;
+    let mut commit: Vec<Write> = writes::turn_off(&user, Some(&proven.proof), credential_key);
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
-    let backup_codes_left = user.twofa.as_ref().map(|twofa| twofa.backup_hashes.len().saturating_sub(1));
+    let backup_codes_left = Some(user.backup_hashes.len().saturating_sub(1));
     app.mailer.notify(&user.email, events, now.timestamp_millis(), &client, backup_codes_left).await;
 
     tracing::info!(user_id = user.id, "2FA disabled");
@@ -68,7 +71,7 @@ mod tests {
         assert_eq!(reply.json(), json!({ "message": "2FA disabled" }));
 
         let stored = env.user(&ann.user.id).await;
-        assert!(stored.twofa.is_none());
+        assert!(!stored.twofa_enabled() && stored.factors.is_empty() && stored.backup_hashes.is_empty());
         assert_eq!(stored.version, ann.user.version + 1);
         let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         assert_eq!(
@@ -103,7 +106,7 @@ mod tests {
         let wrong = format!("{:06}", (env.code(&cy.secret).parse::<u32>().unwrap() + 7) % 1_000_000);
         let reply = disable(&env, &session.access_token, json!({ "code": wrong })).await;
         assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()));
-        assert!(env.user(&cy.user.id).await.twofa.is_some());
+        assert!(env.user(&cy.user.id).await.twofa_enabled());
         let reused = disable(
             &env,
             &session.access_token,
@@ -151,7 +154,7 @@ mod tests {
         assert_eq!(reply.status(), 503);
         proxy.set(Fault::None);
         let stored = env.user(&fe.user.id).await;
-        assert_eq!(stored.twofa.map(|t| t.backup_hashes.len()), Some(10), "2FA on, no code used up");
+        assert_eq!((stored.twofa_enabled(), stored.backup_hashes.len()), (true, 10), "2FA on, no code used up");
         assert_eq!(
             disable(&env, &session.access_token, json!({ "backupCode": fe.backup_codes[0] })).await.status(),
             200

@@ -1,44 +1,53 @@
-//! `POST /auth/2fa/enable`: confirm the pending secret with a code. One
-//! transaction moves the sealed secret onto the user, stores the backup-code
-//! hashes, records the accepted step and bumps the token version.
+//! `POST /auth/2fa/enable`: confirm the pending app secret with a code. The
+//! first factor turns 2FA on: one transaction moves the sealed secret into
+//! a factor, stores the backup-code hashes, records the accepted step and
+//! bumps the token version (every other session ends). A further app is
+//! added beside the others; sessions and backup codes stay.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::domain::{ClientInfo, EventKind, SecondFactor};
+use shared::domain::{ClientInfo, EventKind, FactorKind, SecondFactor};
 use shared::factors::backup_codes::BackupCodeSet;
 use shared::factors::totp::{self, TotpSecret};
+use shared::flows::factors::{name_of, new_app};
 use shared::flows::second_factor::attempt;
 use shared::flows::session::{NewSession, Subject};
-use shared::http::{AdminRule, authenticate, json_body, json_response, with_cookies};
+use shared::http::{AdminRule, FactorView, authenticate, json_body, json_response, with_cookies};
 use shared::store::{Write, writes};
 use shared::{ApiError, App};
 use subtle::ConstantTimeEq;
 
-/// `{"code"}` (or its alias `"token"`), and optionally the pending `"secret"`.
+/// `{"code"}` (or its alias `"token"`), optionally the pending `"secret"` and a `"name"`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnableBody {
     code: Option<String>,
     token: Option<String>,
     secret: Option<String>,
+    name: Option<String>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
+    let user = &caller.user;
+    let further = user.twofa_enabled();
+    if further {
+        caller.require_aal2()?;
+    }
     let body: EnableBody = json_body(&req)?;
     let code = match (body.code, body.token) {
         (Some(code), None) | (None, Some(code)) => code,
         _ => return Err(ApiError::invalid_request("send the code once, as code or as token")),
     };
-
-    let user = &caller.user;
-    if user.twofa_enabled() {
-        return Err(ApiError::TwofaAlreadyEnabled);
+    if let Some(name) = &body.name {
+        shared::domain::FactorName::parse(name)?;
     }
     let now = app.now();
+    caller.may_add_factor(now.timestamp())?;
     let pending = user.pending.as_ref().filter(|p| p.expires_at > now.timestamp()).ok_or(ApiError::SetupExpired)?;
+    let name = name_of(body.name.as_deref(), pending.name.as_deref(), FactorKind::Totp)?;
     let issuer = app.issuer(&req).await?;
     let keys = issuer.keys;
     let secret = keys.open_totp_secret(&user.id, &pending.sealed_secret)?;
@@ -52,22 +61,32 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let client = ClientInfo::of(&req);
     // A new secret starts with no accepted step.
     let (_, step) = attempt(app, user, &client, |_, unix_now| Ok(totp::verify(&secret, &code, unix_now, None))).await?;
+    let factor = new_app(&name, pending.sealed_secret.clone(), step, now.timestamp());
+    let view = FactorView::from(&factor);
+
+    if further {
+        let mut commit = vec![writes::add_app(user, &factor, &pending.sealed_secret, now.timestamp())];
+        commit.extend(writes::audit(&user.id, &[EventKind::FactorAdded], now.timestamp_millis(), &client));
+        app.repo.commit(commit).await?;
+        app.mailer.notify(&user.email, &[EventKind::FactorAdded], now.timestamp_millis(), &client, None).await;
+        tracing::info!(user_id = user.id, "authenticator app added");
+        return Ok(json_response(StatusCode::OK, &json!({ "message": "factor added", "factor": view })));
+    }
 
     let backup_codes = BackupCodeSet::generate(keys, &user.id);
     // Every other session ends with the version bump; the caller's new one carries the new version.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, &issuer, subject, Some(SecondFactor::Totp), now.timestamp())?;
+    let session = NewSession::issue(app, &issuer, subject, Some(SecondFactor::Totp), now.timestamp(), now.timestamp())?;
     let mut commit: Vec<Write> =
-        writes::enable_twofa(user, &pending.sealed_secret, step, &backup_codes.hashes, now.timestamp()).into();
+        writes::enable_twofa(user, &factor, &pending.sealed_secret, &backup_codes.hashes, now.timestamp()).into();
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client));
     app.repo.commit(commit).await?;
     app.mailer.notify(&user.email, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client, None).await;
 
     tracing::info!(user_id = user.id, "2FA enabled");
-    let response =
-        json_response(StatusCode::OK, &json!({ "message": "2FA enabled", "backupCodes": backup_codes.shown }));
-    Ok(with_cookies(response, session.cookies(app)))
+    let body = json!({ "message": "2FA enabled", "backupCodes": backup_codes.shown, "factor": view });
+    Ok(with_cookies(json_response(StatusCode::OK, &body), session.cookies(app)))
 }
 
 #[cfg(test)]
@@ -82,7 +101,7 @@ mod tests {
 
     /// A signed-in user with a pending setup, and the secret the app scanned.
     async fn pending(env: &TestEnv, email: &str) -> (UserRecord, NewSession, TotpSecret) {
-        let user = env.register(email).await;
+        let user = env.register_verified(email).await;
         let session = env.sign_in(&user, None).await;
         let secret = env.start_setup(&user).await;
         (env.user(&user.id).await, session, secret)
@@ -105,10 +124,10 @@ mod tests {
         assert_eq!(codes.len(), 10);
 
         let stored = env.user(&user.id).await;
-        let twofa = stored.twofa.expect("2FA on");
+        assert!(stored.twofa_enabled());
         assert_eq!(stored.version, user.version + 1);
-        assert_eq!(twofa.last_step, Some(env.unix_now() / 30));
-        assert_eq!(twofa.backup_hashes.len(), 10);
+        assert_eq!(testkit::last_step(&stored), Some(env.unix_now() / 30));
+        assert_eq!(stored.backup_hashes.len(), 10);
         assert!(stored.pending.is_none());
 
         let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
@@ -156,14 +175,14 @@ mod tests {
         let reply = enable(&env, &session, json!({ "code": wrong })).await;
         assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()));
         let stored = env.user(&user.id).await;
-        assert!(stored.twofa.is_none());
+        assert!(!stored.twofa_enabled());
         assert_eq!(stored.code_attempts, 1);
     }
 
     #[tokio::test]
     async fn no_pending_or_an_expired_setup_is_setup_expired() {
         let env = TestEnv::new().await;
-        let user = env.register("none@example.com").await;
+        let user = env.register_verified("none@example.com").await;
         let session = env.sign_in(&user, None).await;
         let reply = enable(&env, &session, json!({ "code": "123456" })).await;
         assert_eq!((reply.status(), reply.error()), (400, "setup_expired".into()));
@@ -185,7 +204,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn already_enabled_is_409() {
+    async fn a_second_enable_without_a_new_setup_is_setup_expired() {
         let env = TestEnv::new().await;
         let (_, session, secret) = pending(&env, "twice@example.com").await;
         let first = enable(&env, &session, json!({ "code": env.code(&secret) })).await;
@@ -197,7 +216,33 @@ mod tests {
             event("twofa-enable").cookie("access_token", &fresh).json(json!({ "code": env.code(&secret) })).request(),
         )
         .await;
-        assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
+        assert_eq!((reply.status(), reply.error()), (400, "setup_expired".into()));
+    }
+
+    #[tokio::test]
+    async fn a_further_app_keeps_sessions_and_backup_codes_and_a_sixth_factor_is_409() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register_verified("many@example.com").await).await;
+        let session = env.sign_in(&kit.user, Some(shared::domain::SecondFactor::Totp)).await;
+        for n in 2..=5 {
+            let secret = env.start_setup(&env.user(&kit.user.id).await).await;
+            env.clock.advance(Duration::seconds(30));
+            let body = json!({ "code": env.code(&secret), "name": format!("Phone {n}") });
+            let reply = enable(&env, &session, body).await;
+            assert_eq!(reply.status(), 200, "{}", reply.json());
+            assert_eq!(reply.json()["message"], "factor added");
+            assert_eq!(reply.json()["factor"]["name"], format!("Phone {n}"));
+            assert_eq!(reply.json()["factor"]["type"], "totp");
+            assert!(reply.set_cookies().is_empty(), "no change to cookies");
+            let stored = env.user(&kit.user.id).await;
+            assert_eq!((stored.factors.len(), stored.backup_hashes.len()), (n, 10));
+            assert_eq!(stored.version, kit.user.version, "no session ended");
+        }
+        let sixth = env.start_setup(&env.user(&kit.user.id).await).await;
+        let reply = enable(&env, &session, json!({ "code": env.code(&sixth) })).await;
+        assert_eq!((reply.status(), reply.error()), (409, "too_many_factors".into()));
+        let events = env.app.repo.recent_events(&kit.user.id, env.app.now().timestamp(), 50).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == EventKind::FactorAdded).count(), 4);
     }
 
     #[tokio::test]
@@ -210,7 +255,7 @@ mod tests {
         assert_eq!(reply.status(), 503);
         proxy.set(Fault::None);
         let stored = env.user(&user.id).await;
-        assert!(stored.twofa.is_none() && stored.pending.is_some());
+        assert!(!stored.twofa_enabled() && stored.pending.is_some());
         assert_eq!(stored.version, user.version, "no session ended");
         assert_eq!(enable(&env, &session, json!({ "code": env.code(&secret) })).await.status(), 200);
     }

@@ -1,12 +1,14 @@
-//! `POST /auth/2fa/setup`: a new secret for the authenticator app. The server
-//! keeps it sealed for ten minutes; the client never sends it back.
+//! `POST /auth/2fa/setup`: a new secret for an authenticator app: the first
+//! factor (2FA off: a verified email needed) or a further one (2FA on: an
+//! aal-2 session); either way a recent proof. The server keeps it sealed for
+//! ten minutes; the client never sends it back.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::{ClientInfo, EventKind};
+use shared::domain::{ClientInfo, EventKind, FactorName};
 use shared::factors::totp::{self, SETUP_TTL_SECS, TotpSecret};
-use shared::http::{AdminRule, authenticate, json_response};
+use shared::http::{AdminRule, NameBody, authenticate, json_response, optional_json_body};
 use shared::store::writes;
 use shared::{ApiError, App};
 
@@ -14,8 +16,11 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
     let user = &caller.user;
     if user.twofa_enabled() {
-        return Err(ApiError::TwofaAlreadyEnabled);
+        caller.require_aal2()?;
     }
+    let body: NameBody = optional_json_body(&req)?;
+    let name = body.name.as_deref().map(FactorName::parse).transpose()?;
+    caller.may_add_factor(app.now().timestamp())?;
 
     let keys = app.keyring.keys().await?;
     let secret = TotpSecret::generate();
@@ -28,7 +33,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     });
     let now = app.now();
     let sealed = keys.seal_totp_secret(&user.id, secret.bytes());
-    let mut commit = vec![writes::start_setup(user, sealed, now.timestamp() + SETUP_TTL_SECS)];
+    let name = name.as_ref().map(FactorName::as_str);
+    let mut commit = vec![writes::start_setup(user, sealed, now.timestamp() + SETUP_TTL_SECS, name)];
     commit.extend(writes::audit(&user.id, &[EventKind::TwofaSetup], now.timestamp_millis(), &ClientInfo::of(&req)));
     app.repo.commit(commit).await?;
     Ok(json_response(StatusCode::OK, &body))
@@ -54,7 +60,7 @@ mod tests {
     #[tokio::test]
     async fn setup_returns_a_scannable_secret_and_keeps_it_sealed() {
         let env = TestEnv::new().await;
-        let user = env.register("scan@example.com").await;
+        let user = env.register_verified("scan@example.com").await;
         let session = env.sign_in(&user, None).await;
         let reply =
             call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
@@ -81,7 +87,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_setup_replaces_the_pending_secret() {
         let env = TestEnv::new().await;
-        let user = env.register("again@example.com").await;
+        let user = env.register_verified("again@example.com").await;
         let session = env.sign_in(&user, None).await;
         let req = || event("twofa-setup").cookie("access_token", &session.access_token).request();
         let first = call(&env, handle, req()).await.json()["secret"].clone();
@@ -94,21 +100,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_2fa_already_on_it_is_409_and_reveals_nothing() {
+    async fn with_2fa_on_it_prepares_a_further_app_for_an_aal2_session_only() {
         let env = TestEnv::new().await;
         let enrolled = env.enroll(&env.register("on@example.com").await).await;
-        let session = env.sign_in(&enrolled.user, Some(shared::domain::SecondFactor::Totp)).await;
-        let reply =
-            call(&env, handle, event("twofa-setup").cookie("access_token", &session.access_token).request()).await;
-        assert_eq!((reply.status(), reply.error()), (409, "twofa_already_enabled".into()));
-        assert!(reply.json().get("secret").is_none());
+        let aal1 = env.sign_in(&enrolled.user, None).await;
+        let refused =
+            call(&env, handle, event("twofa-setup").cookie("access_token", &aal1.access_token).request()).await;
+        assert_eq!((refused.status(), refused.error()), (403, "mfa_required".into()));
+        let aal2 = env.sign_in(&enrolled.user, Some(shared::domain::SecondFactor::Totp)).await;
+        let named = event("twofa-setup").cookie("access_token", &aal2.access_token).json(json!({ "name": "Tablet" }));
+        let reply = call(&env, handle, named.request()).await;
+        assert_eq!(reply.status(), 200);
+        assert!(reply.json()["secret"].is_string());
+        let stored = env.user(&enrolled.user.id).await;
+        assert_eq!(stored.pending.unwrap().name.as_deref(), Some("Tablet"));
+        assert_eq!(stored.version, enrolled.user.version, "no session ended");
+    }
+
+    #[tokio::test]
+    async fn turning_2fa_on_needs_a_verified_email_and_a_recent_proof() {
+        let env = TestEnv::new().await;
+        let squatter = env.register("not-mine@example.com").await;
+        let session = env.sign_in(&squatter, None).await;
+        let setup = |token: &str| event("twofa-setup").cookie("access_token", token).request();
+        let refused = call(&env, handle, setup(&session.access_token)).await;
+        assert_eq!((refused.status(), refused.error()), (403, "email_unverified".into()));
+        let owner = env.mark_verified(&squatter).await;
+        env.clock.advance(chrono::Duration::minutes(11));
+        let old = env.sign_in(&owner, None).await;
+        env.clock.advance(chrono::Duration::minutes(11));
+        let stale = call(&env, handle, setup(&old.access_token)).await;
+        assert_eq!((stale.status(), stale.error()), (401, "reauthentication_required".into()));
+        assert_eq!(
+            stale.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_user_authentication\", max_age=600")
+        );
+        assert!(env.user(&owner.id).await.pending.is_none(), "nothing changed");
     }
 
     #[tokio::test]
     async fn a_qr_code_that_cannot_be_drawn_fails_before_anything_is_written() {
         // Registration refuses such an address now; an account made before that still exists.
         let env = TestEnv::new().await;
-        let user = env.register(&format!("{}@{}.de", "😀".repeat(64), "😀".repeat(132))).await;
+        let user = env.register_verified(&format!("{}@{}.de", "😀".repeat(64), "😀".repeat(132))).await;
         let session = env.sign_in(&user, None).await;
         let before = env.dump().await;
         let reply =

@@ -1,4 +1,5 @@
-//! `GET /auth/2fa/status`: whether 2FA is on, since when, and how many backup codes are left.
+//! `GET /auth/2fa/status`: whether 2FA is on, since when, how many backup
+//! codes are left and how many factors the user has.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -9,13 +10,15 @@ use shared::{ApiError, App};
 
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let caller = authenticate(app, &req, AdminRule::OpenBeforeTwofa).await?;
-    let body = match &caller.user.twofa {
-        Some(twofa) => json!({
+    let user = &caller.user;
+    let body = match user.twofa_enabled() {
+        true => json!({
             "enabled": true,
-            "enabledAt": rfc3339(twofa.enabled_at),
-            "backupCodesRemaining": twofa.backup_hashes.len(),
+            "enabledAt": user.enabled_at.map(rfc3339),
+            "backupCodesRemaining": user.backup_hashes.len(),
+            "factors": user.factors.len(),
         }),
-        None => json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null }),
+        false => json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null, "factors": 0 }),
     };
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -35,10 +38,13 @@ mod tests {
         let status = || event("twofa-status").cookie("access_token", &session.access_token).request();
         // A cold container's first request also reads the published keys and the key that authenticates them.
         assert_eq!(call(&env, handle, status()).await.status(), 200);
-        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.GetItem"]);
+        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.BatchGetItem"]);
         let off = call(&env, handle, status()).await;
-        assert_eq!(off.json(), json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null }));
-        assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
+        assert_eq!(
+            off.json(),
+            json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null, "factors": 0 })
+        );
+        assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem"]);
 
         let enrolled = env.enroll(&user).await;
         let session = env.sign_in(&enrolled.user, Some(SecondFactor::Totp)).await;
@@ -46,7 +52,7 @@ mod tests {
             call(&env, handle, event("twofa-status").cookie("access_token", &session.access_token).request()).await;
         assert_eq!(
             on.json(),
-            json!({ "enabled": true, "enabledAt": "2026-11-25T12:00:10Z", "backupCodesRemaining": 10 })
+            json!({ "enabled": true, "enabledAt": "2026-11-25T12:00:10Z", "backupCodesRemaining": 10, "factors": 1 })
         );
     }
 }

@@ -1,18 +1,18 @@
 //! `POST /auth/2fa/verify-login`: the second step of a sign-in with 2FA.
 //! Check the pre-2FA token, reserve an attempt (one update that also reads the
-//! user, and refuses a token that already succeeded), check the code, and
-//! commit the session in one transaction that spends the token and records
-//! the accepted step or backup code.
+//! user, refuses a token that already succeeded, and uses up a passkey's
+//! ceremony), check the code, backup code or passkey, and commit the session
+//! in one transaction that spends the token and records what was proven.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::{Aal, ClientInfo, EventKind, SecondFactor};
-use shared::flows::second_factor::{check, record_wrong_code};
+use shared::flows::second_factor::{ceremony_of, check, purpose, record_wrong_code, refusal};
 use shared::flows::session::{NewSession, Subject};
 use shared::http::{SecondFactorBody, TWOFA_COOKIE, UserView, cookie, json_body, json_response, with_cookies};
 use shared::store::Write;
-use shared::store::writes::{self, Pre2faSpend, Proof};
+use shared::store::writes::{self, Pre2faSpend};
 use shared::tokens::{self, Pre2faClaims};
 use shared::{ApiError, App};
 
@@ -22,8 +22,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let now = app.now();
     let claims =
         tokens::verify_or::<Pre2faClaims>(keys, &token, &app.config.issuer, now.timestamp(), ApiError::SessionExpired)?;
-    let typed = match json_body::<SecondFactorBody>(&req).and_then(SecondFactorBody::into_code) {
-        Ok(typed) => typed,
+    let presented = match json_body::<SecondFactorBody>(&req).and_then(SecondFactorBody::into_code) {
+        Ok(presented) => presented,
         // The token's server-side state comes first: a used one is 401 whatever the body.
         Err(bad_body) if app.repo.pre2fa_live(&claims.reg.sub, &claims.jti, claims.ver).await? => {
             return Err(bad_body);
@@ -31,36 +31,37 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         Err(_) => return Err(ApiError::SessionExpired),
     };
 
-    let user = app
+    let ceremony = ceremony_of(&presented, purpose::VERIFY_LOGIN);
+    let (user, used) = app
         .repo
-        .reserve_sign_in_attempt(&claims.reg.sub, claims.ver, &claims.jti, now.timestamp())
+        .reserve_sign_in_attempt(&claims.reg.sub, claims.ver, &claims.jti, ceremony, now.timestamp())
         .await
         .map_err(expired)?;
     if !user.twofa_enabled() {
         return Err(ApiError::SessionExpired);
     }
     let client = ClientInfo::of(&req);
-    let Some(proof) = check(keys, &user, &typed, now.timestamp() as u64)? else {
-        // A wrong code does not use up the token.
-        return Err(record_wrong_code(app, &user, &client).await);
+    let Some(proven) = check(app, keys, &user, &presented, used.as_ref(), now.timestamp() as u64)? else {
+        // A wrong proof does not use up the token (a passkey's ceremony is used up).
+        return Err(record_wrong_code(app, &user, refusal(&presented), &client).await);
     };
 
-    let (factor, event) = match proof {
-        Proof::Step(_) => (SecondFactor::Totp, EventKind::TwofaVerified),
-        Proof::BackupHash(_) => (SecondFactor::BackupCode, EventKind::BackupCodeUsed),
+    let event = match proven.factor {
+        SecondFactor::BackupCode => EventKind::BackupCodeUsed,
+        _ => EventKind::TwofaVerified,
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
-    let session = NewSession::issue(app, &app.issuer(&req).await?, subject, Some(factor), now.timestamp())?;
+    let issuer = app.issuer(&req).await?;
+    let session = NewSession::issue(app, &issuer, subject, Some(proven.factor), now.timestamp(), now.timestamp())?;
     let spend = Pre2faSpend { nonce: &claims.jti, expires_at: claims.reg.exp, now: now.timestamp() };
-    let commit: Vec<Write> = vec![writes::accept_code(&user, &proof, Some(spend)), session.write()]
-        .into_iter()
-        .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
-        .collect();
+    let commit: Vec<Write> =
+        vec![writes::accept_code(&user, &proven.proof, now.timestamp(), Some(spend)), session.write()]
+            .into_iter()
+            .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
+            .collect();
     app.repo.commit(commit).await.map_err(expired)?;
-    if let Some(twofa) = &user.twofa {
-        let left = twofa.backup_hashes.len().saturating_sub(1);
-        app.mailer.notify(&user.email, &[event], now.timestamp_millis(), &client, Some(left)).await;
-    }
+    let left = user.backup_hashes.len().saturating_sub(1);
+    app.mailer.notify(&user.email, &[event], now.timestamp_millis(), &client, Some(left)).await;
 
     let view = UserView::of(&user, Aal::Two);
     let response = json_response(StatusCode::OK, &json!({ "message": "2FA verified", "user": view }));
@@ -108,7 +109,7 @@ mod tests {
         assert_eq!(
             reply.json(),
             json!({ "message": "2FA verified", "user": {
-                "id": alice.user.id, "email": "alice@example.com", "emailVerified": false, "role": "user", "twoFactorEnabled": true, "aal": 2 } })
+                "id": alice.user.id, "email": "alice@example.com", "emailVerified": false, "role": "user", "twoFactorEnabled": true, "aal": 2, "passkeys": 0 } })
         );
         assert!(!reply.cookie("access_token").unwrap().is_empty());
         assert!(!reply.cookie("refresh_token").unwrap().is_empty());
@@ -237,7 +238,7 @@ mod tests {
         assert_eq!(claims.amr, ["pwd", "backup"]);
         let again = verify(&env, &env.pre2fa(&hal.user).await, json!({ "backupCode": hal.backup_codes[4] })).await;
         assert_eq!((again.status(), again.error()), (400, "invalid_code".into()));
-        assert_eq!(env.user(&hal.user.id).await.twofa.unwrap().backup_hashes.len(), 9);
+        assert_eq!(env.user(&hal.user.id).await.backup_hashes.len(), 9);
     }
 
     #[tokio::test]
@@ -361,10 +362,7 @@ mod tests {
             assert!(!sks.iter().any(|sk| sk.starts_with("SESSION#")), "{sks:?}");
             proxy.set(Fault::None);
             assert!(env.user(&ola.user.id).await.spent_pre2fa.is_empty(), "the token is not spent");
-            assert_eq!(
-                env.user(&ola.user.id).await.twofa.unwrap().last_step,
-                ola.user.twofa.as_ref().unwrap().last_step
-            );
+            assert_eq!(testkit::last_step(&env.user(&ola.user.id).await), testkit::last_step(&ola.user));
             let retried = verify(&env, &pre2fa, json!({ "code": env.code(&ola.secret) })).await;
             assert_eq!(retried.status(), 200, "the same token and code work once AWS is back");
         }

@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::{KeySet, SigningKeys};
 use crate::error::ApiError;
+use crate::factors::passkey::RelyingParty;
 use crate::mail::Mailer;
 use crate::store::Repo;
 
@@ -20,6 +21,8 @@ pub struct App {
     pub repo: Repo,
     pub keyring: Keyring,
     pub mailer: Mailer,
+    /// This deployment's WebAuthn relying party (passkeys).
+    pub passkeys: RelyingParty,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -52,7 +55,9 @@ impl App {
         let repo = Repo::new(clients.dynamo, config.table_name.clone());
         let keyring = Keyring::new(clients.kms, repo.clone(), config.kms_key_id.clone(), clock.clone());
         let mailer = Mailer::new(clients.ses, config.mail.clone(), config.issuer.clone());
-        App { config, repo, keyring, mailer, clock }
+        let passkeys = RelyingParty::new(&config.passkeys.rp_id, &config.passkeys.origins, &config.issuer)
+            .expect("a validated configuration names a valid relying party");
+        App { config, repo, keyring, mailer, passkeys, clock }
     }
 
     /// Configuration from the environment, clients from the standard SDK chain.

@@ -46,6 +46,17 @@ event_kinds! {
     PasswordResetRequested => "password_reset_requested",
     PasswordReset => "password_reset",
     PasswordChanged => "password_changed",
+    FactorAdded => "factor_added",
+    FactorRemoved => "factor_removed",
+    FactorRenamed => "factor_renamed",
+    PasskeyLogin => "passkey_login",
+    Reauthenticated => "reauthenticated",
+    SessionRevoked => "session_revoked",
+    DeviceRemembered => "device_remembered",
+    DeviceLogin => "device_login",
+    DeviceForgotten => "device_forgotten",
+    EmailChangeRequested => "email_change_requested",
+    EmailChanged => "email_changed",
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ pub const REFRESH_TTL_SECS: i64 = 7 * 24 * 60 * 60;
 pub const PRE2FA_TTL_SECS: i64 = 5 * 60;
 /// A session lives at most this long from the sign-in that opened it, however often it is refreshed.
 pub const SESSION_MAX_SECS: i64 = 30 * 24 * 60 * 60;
+/// A proof counts as recent this long: changes to factors, the email or the
+/// account need one (RFC 9470 `max_age`).
+pub const RECENT_AUTH_SECS: i64 = 10 * 60;
+/// A WebAuthn ceremony (its challenge and state) works this long, once.
+pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
 /// How far a token's `nbf` may be ahead of the verifier's clock. Tokens are
 /// issued by one function and checked by another, on other hosts: a clock a
 /// few milliseconds behind the issuer's must not refuse a token issued in the

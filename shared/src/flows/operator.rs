@@ -1,6 +1,7 @@
 //! What an operator does with AWS credentials, never through the public API:
-//! grant or revoke the admin role, reset 2FA for a user who lost every
-//! factor, and rotate the key that signs access tokens. Each ends all of the user's sessions and leaves an audit event
+//! grant or revoke the admin role (granted only to an account whose email is
+//! verified), reset 2FA for a user who lost every factor (every factor goes,
+//! passkeys included), and rotate the key that signs access tokens. Each ends all of the user's sessions and leaves an audit event
 //! (with no IP or user agent); a 2FA reset also mails the user a notice.
 
 use crate::app::keyring::Keyring;
@@ -8,6 +9,7 @@ use crate::clock::Clock;
 use crate::crypto::{KEY_SET_MAX_AGE_SECS, StoredSigningKey};
 use crate::domain::{ClientInfo, Email, EventKind, Role};
 use crate::error::ApiError;
+use crate::factors::passkey::credential_key;
 use crate::mail::Mailer;
 use crate::store::{Repo, Write, writes};
 
@@ -20,9 +22,18 @@ pub enum Command {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Done { user_id: String },
-    AlreadySo { user_id: String },
+    Done {
+        user_id: String,
+    },
+    AlreadySo {
+        user_id: String,
+    },
     NoSuchUser,
+    /// The admin role goes only to an account whose owner proved the address:
+    /// whoever registered it first may not be its owner.
+    EmailUnverified {
+        user_id: String,
+    },
 }
 
 pub async fn run(
@@ -36,10 +47,11 @@ pub async fn run(
     let (mut change, event): (Vec<Write>, EventKind) = match command {
         Command::GrantAdmin if user.role == Role::Admin => return Ok(Outcome::AlreadySo { user_id: user.id }),
         Command::RevokeAdmin if user.role == Role::User => return Ok(Outcome::AlreadySo { user_id: user.id }),
+        Command::GrantAdmin if !user.email_verified => return Ok(Outcome::EmailUnverified { user_id: user.id }),
         Command::GrantAdmin => (writes::set_role(&user, Role::Admin).into(), EventKind::RoleGranted),
         Command::RevokeAdmin => (writes::set_role(&user, Role::User).into(), EventKind::RoleRevoked),
         // Also for a user with 2FA off: it clears a pending setup and a code lockout.
-        Command::ResetTwofa => (writes::reset_twofa(&user).into(), EventKind::TwofaReset),
+        Command::ResetTwofa => (writes::turn_off(&user, None, credential_key), EventKind::TwofaReset),
     };
     let now_millis = clock.now().timestamp_millis();
     change.extend(writes::audit(&user.id, &[event], now_millis, &ClientInfo::default()));

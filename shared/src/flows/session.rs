@@ -26,13 +26,15 @@ pub struct NewSession {
 impl NewSession {
     /// A session after a password (`second` = `None`, aal 1) or after a
     /// password and a second factor (aal 2). `auth_time` is when the
-    /// credentials were last checked.
+    /// credentials were last checked, `started_at` the sign-in its 30 days
+    /// count from (both now for a new sign-in).
     pub fn issue(
         app: &App,
         issuer: &Issuer<'_>,
         subject: Subject<'_>,
         second: Option<SecondFactor>,
         auth_time: i64,
+        started_at: i64,
     ) -> Result<Self, ApiError> {
         let now = app.now().timestamp();
         let record = SessionRecord {
@@ -45,6 +47,7 @@ impl NewSession {
             aal: if second.is_some() { Aal::Two } else { Aal::One },
             amr: amr(second),
             auth_time,
+            started_at,
             expires_at: now + REFRESH_TTL_SECS,
         };
         Ok(NewSession {

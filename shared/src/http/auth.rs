@@ -1,5 +1,7 @@
 //! Authenticating a request by its access token, against the user's current
-//! token version, with the admin rule applied.
+//! token version and its session (an ended session's tokens are refused at
+//! once), with the admin rule applied; and what some routes need besides:
+//! the second factor, a recent proof, a verified email.
 
 use lambda_http::Request;
 
@@ -7,9 +9,9 @@ use super::cookies::ACCESS_COOKIE;
 use super::request::{bearer_token, cookie};
 use crate::app::App;
 use crate::crypto::SigningKeys;
-use crate::domain::Role;
+use crate::domain::{Aal, RECENT_AUTH_SECS, Role};
 use crate::error::ApiError;
-use crate::store::UserRecord;
+use crate::store::{SessionRecord, UserRecord};
 use crate::tokens::{self, AccessClaims, TokenError};
 
 /// Whether a route stays open to an admin who has not turned 2FA on yet.
@@ -21,29 +23,72 @@ pub enum AdminRule {
     RequiresTwofa,
 }
 
-/// An authenticated caller: the verified claims and the profile they matched.
+/// An authenticated caller: the verified claims, the profile and the session they matched.
 pub struct Caller {
     pub claims: AccessClaims,
     pub user: UserRecord,
+    pub session: SessionRecord,
+}
+
+impl Caller {
+    /// `401 reauthentication_required` unless the caller proved a factor (or
+    /// the password) in the last 10 minutes (RFC 9470 `max_age`).
+    pub fn require_recent(&self, now: i64) -> Result<(), ApiError> {
+        let remembered_device = self.claims.amr.iter().any(|method| method == "device");
+        if remembered_device || self.claims.auth_time < now - RECENT_AUTH_SECS {
+            return Err(ApiError::ReauthenticationRequired);
+        }
+        Ok(())
+    }
+
+    /// `403 mfa_required` unless the session proved the second factor.
+    pub fn require_aal2(&self) -> Result<(), ApiError> {
+        if self.claims.aal == Aal::Two { Ok(()) } else { Err(ApiError::MfaRequired) }
+    }
+
+    /// Whether the caller may add a second factor now, and whether it would
+    /// be the first (which turns 2FA on): a recent proof either way; the
+    /// first needs a verified email (nobody can lock an address they do not
+    /// own behind a factor of theirs); at most five. (A further factor needs
+    /// an aal-2 session: [`Caller::require_aal2`] comes before the body.)
+    pub fn may_add_factor(&self, now: i64) -> Result<bool, ApiError> {
+        self.require_recent(now)?;
+        let first = !self.user.twofa_enabled();
+        if first {
+            self.require_verified_email()?;
+        }
+        if self.user.factors.len() >= crate::domain::MAX_FACTORS {
+            return Err(ApiError::TooManyFactors);
+        }
+        Ok(first)
+    }
+
+    /// `403 email_unverified` unless the user proved the address.
+    pub fn require_verified_email(&self) -> Result<(), ApiError> {
+        if self.user.email_verified { Ok(()) } else { Err(ApiError::EmailUnverified) }
+    }
 }
 
 /// `401 unauthorized` for a missing, malformed, forged, expired or wrong-kind
-/// token, or one whose version is no longer the user's; then the admin rule.
-/// One read of the profile.
+/// token, one whose version is no longer the user's, or one whose session has
+/// ended (logout, revocation, reuse, its 30 days); then the admin rule. One
+/// read: the profile and the session together.
 pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<Caller, ApiError> {
     let token = bearer_token(req).map(str::to_string).or_else(|| cookie(req, ACCESS_COOKIE));
     let Some(token) = token else {
         return Err(ApiError::Unauthorized);
     };
     let claims = access_claims(app, req, &token).await?;
-    let user = match app.repo.user(&claims.reg.sub).await? {
-        Some(user) if user.version == claims.ver => user,
+    let (user, session) = match app.repo.user_and_session(&claims.reg.sub, &claims.sid).await? {
+        (Some(user), Some(session)) if user.version == claims.ver && session.live_at(app.now().timestamp()) => {
+            (user, session)
+        }
         _ => return Err(ApiError::Unauthorized),
     };
     if rule == AdminRule::RequiresTwofa && user.role == Role::Admin && !user.twofa_enabled() {
         return Err(ApiError::MfaRequired);
     }
-    Ok(Caller { claims, user })
+    Ok(Caller { claims, user, session })
 }
 
 /// The claims of a valid access token, or `401 unauthorized` whatever the

@@ -14,21 +14,46 @@ pub struct Credentials {
     pub password: SecretString,
 }
 
-/// `{"code"}` or `{"backupCode"}`, exactly one: proof of the second factor.
+/// Proof of the second factor: `{"code"}` (optionally with `"factorId"`),
+/// `{"backupCode"}` or `{"passkey": {"ceremonyId", "credential"}}`, exactly one.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecondFactorBody {
     pub code: Option<String>,
+    #[serde(rename = "factorId")]
+    pub factor_id: Option<String>,
     #[serde(rename = "backupCode")]
     pub backup_code: Option<String>,
+    pub passkey: Option<PasskeyProof>,
+}
+
+/// A passkey's assertion for a ceremony.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyProof {
+    #[serde(rename = "ceremonyId")]
+    pub ceremony_id: String,
+    /// `AuthenticationResponseJSON`, checked by the WebAuthn library.
+    pub credential: serde_json::Value,
 }
 
 impl SecondFactorBody {
     pub fn into_code(self) -> Result<TypedCode, ApiError> {
-        match (self.code, self.backup_code) {
-            (Some(code), None) => Ok(TypedCode::Totp(code)),
-            (None, Some(code)) => Ok(TypedCode::Backup(code)),
-            _ => Err(ApiError::invalid_request("send exactly one of code and backupCode")),
+        match (self.code, self.backup_code, self.passkey, self.factor_id) {
+            (Some(code), None, None, factor_id) => Ok(TypedCode::Totp { code, factor_id }),
+            (None, Some(code), None, None) => Ok(TypedCode::Backup(code)),
+            (None, None, Some(passkey), None) => {
+                Ok(TypedCode::Passkey { ceremony_id: passkey.ceremony_id, credential: passkey.credential })
+            }
+            (None, _, _, Some(_)) => Err(ApiError::invalid_request("factorId goes with a code")),
+            _ => Err(ApiError::invalid_request("send exactly one of code, backupCode and passkey")),
         }
     }
+}
+
+/// `{}` or `{"name"}`: what a new factor is called.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    pub name: Option<String>,
 }

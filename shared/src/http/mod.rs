@@ -11,9 +11,9 @@ mod serve;
 mod views;
 
 pub use auth::{AdminRule, Caller, access_claims, authenticate};
-pub use bodies::{Credentials, SecondFactorBody};
+pub use bodies::{Credentials, NameBody, PasskeyProof, SecondFactorBody};
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
-pub use request::{bearer_token, cookie, json_body};
+pub use request::{bearer_token, cookie, json_body, optional_json_body};
 pub use response::{json_response, no_content, public_json_response, with_cookies};
 pub use serve::{process, serve};
-pub use views::{EventView, UserView};
+pub use views::{EventView, FactorView, UserView};

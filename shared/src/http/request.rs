@@ -39,6 +39,18 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     })
 }
 
+/// [`json_body`] for a route whose body is optional: no body at all is the
+/// body type's default (`{}`); anything sent is checked as [`json_body`] does.
+pub fn optional_json_body<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    let empty = match req.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.is_empty(),
+        Body::Binary(bytes) => bytes.is_empty(),
+        _ => true,
+    };
+    if empty { Ok(T::default()) } else { json_body(req) }
+}
+
 fn has_json_content_type(req: &Request) -> bool {
     let Some(value) = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -213,6 +225,10 @@ mod tests {
                 web_base_url: "https://app.example.com".into(),
                 configuration_set: None,
                 anonymous_per_minute: 120,
+            },
+            passkeys: crate::config::PasskeyConfig {
+                rp_id: "app.example.com".into(),
+                origins: vec!["https://app.example.com".into()],
             },
         }
     }

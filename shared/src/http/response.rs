@@ -1,7 +1,7 @@
 //! Writing responses the way the contract says: JSON with `no-store`, cookies,
 //! the error body.
 
-use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -70,6 +70,12 @@ pub(super) fn error_response(err: ApiError) -> Response<Body> {
     let mut response = json_response(err.status(), &body);
     if let Some(seconds) = err.retry_after() {
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if matches!(err, ApiError::ReauthenticationRequired) {
+        // RFC 9470 step-up: what the client must do, in the standard's words.
+        let challenge =
+            format!("Bearer error=\"insufficient_user_authentication\", max_age={}", crate::domain::RECENT_AUTH_SECS);
+        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).expect("ASCII"));
     }
     response
 }

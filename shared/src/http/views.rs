@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::clock::rfc3339_millis;
+use crate::clock::{rfc3339, rfc3339_millis};
 use crate::domain::{Aal, Role};
-use crate::store::{AuditRecord, LoginAccount, UserRecord};
+use crate::store::{AuditRecord, FactorRecord, FactorSecret, LoginAccount, UserRecord};
 
 /// The contract's `User`.
 #[derive(Debug, Serialize)]
@@ -17,6 +17,8 @@ pub struct UserView {
     #[serde(rename = "twoFactorEnabled")]
     pub two_factor_enabled: bool,
     pub aal: Aal,
+    /// How many passkey factors the user has.
+    pub passkeys: usize,
 }
 
 impl UserView {
@@ -29,10 +31,12 @@ impl UserView {
             role: user.role,
             two_factor_enabled: user.twofa_enabled(),
             aal,
+            passkeys: user.passkeys().count(),
         }
     }
 
-    /// The user as the login item's copy holds it.
+    /// The user as the login item's copy holds it (which counts no passkeys:
+    /// a password-only sign-in of a user without 2FA has none).
     pub fn of_login(account: &LoginAccount, aal: Aal) -> Self {
         UserView {
             id: account.user_id.clone(),
@@ -41,6 +45,7 @@ impl UserView {
             role: account.role,
             two_factor_enabled: account.twofa_enabled,
             aal,
+            passkeys: 0,
         }
     }
 }
@@ -63,6 +68,38 @@ impl From<&AuditRecord> for EventView {
             at: rfc3339_millis(record.at_millis),
             ip: record.ip.clone(),
             user_agent: record.user_agent.clone(),
+        }
+    }
+}
+
+/// The contract's `Factor`.
+#[derive(Debug, Serialize)]
+pub struct FactorView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "lastUsedAt")]
+    pub last_used_at: Option<String>,
+    /// Passkeys only: backed up to a cloud account (else bound to one device).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synced: Option<bool>,
+}
+
+impl From<&FactorRecord> for FactorView {
+    fn from(factor: &FactorRecord) -> Self {
+        FactorView {
+            id: factor.id.clone(),
+            kind: factor.kind().as_str(),
+            name: factor.name.clone(),
+            created_at: rfc3339(factor.created_at),
+            last_used_at: factor.last_used_at.map(rfc3339),
+            synced: match factor.secret {
+                FactorSecret::Passkey { synced, .. } => Some(synced),
+                FactorSecret::Totp { .. } => None,
+            },
         }
     }
 }

@@ -105,6 +105,14 @@ fn notice_of(kind: EventKind) -> Option<(&'static str, &'static str)> {
             "Your password was changed",
             "The password of your account was changed, and every other session was ended.",
         ),
+        FactorAdded => (
+            "A second factor was added",
+            "A second factor (an authenticator app or a passkey) was added to your account.",
+        ),
+        FactorRemoved => (
+            "A second factor was removed",
+            "A second factor was removed from your account, and every other session was ended.",
+        ),
         TwofaReset => (
             "Two-factor authentication was reset",
             "An operator of the service reset two-factor authentication for your account, and every session was ended.",

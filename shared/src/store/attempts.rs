@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::items::{Item, ItemExt, n};
+use super::items::{Item, ItemExt, n, s};
 use super::keys;
-use super::records::{self, LoginRecord, UserRecord};
+use super::records::{self, CeremonyRecord, LoginRecord, UserRecord};
 use super::repo::{Repo, condition_failed_item, is_condition_failure, returned_item};
 use crate::domain::Email;
 use crate::error::ApiError;
@@ -37,16 +37,24 @@ impl Repo {
     /// Counts a password attempt for `email` *before* the password is checked,
     /// and returns the login item (account or not) in the same round trip.
     pub async fn reserve_password_attempt(&self, email: &Email, now: i64) -> Result<LoginRecord, ApiError> {
-        let item = self.reserve_attempt(keys::login(email.as_str()), &PASSWORD_LIMIT, None, now).await?;
+        let (item, _) = self.reserve_attempt(keys::login(email.as_str()), &PASSWORD_LIMIT, None, now).await?;
         LoginRecord::from_item(&item)
     }
 
-    /// Counts a code attempt for the user *before* the code is checked, on the
-    /// condition that the token version is still `version`; returns the profile.
-    pub async fn reserve_code_attempt(&self, user_id: &str, version: i64, now: i64) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: None };
-        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
-        UserRecord::from_item(&item)
+    /// Counts a code attempt for the user *before* the code (or passkey) is
+    /// checked, on the condition that the token version is still `version`;
+    /// returns the profile. With a passkey, the same update uses up its
+    /// ceremony (`ceremony`: id and purpose; it must be there and live), so a
+    /// ceremony works once whatever the outcome, and its state is returned.
+    pub async fn reserve_code_attempt(
+        &self,
+        user_id: &str,
+        version: i64,
+        ceremony: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<(UserRecord, Option<CeremonyRecord>), ApiError> {
+        let standing = Standing { version, unspent_pre2fa: None, ceremony };
+        self.reserve_code(user_id, standing, now).await
     }
 
     /// [`Repo::reserve_code_attempt`] for a sign-in's second step: also on the
@@ -57,17 +65,27 @@ impl Repo {
         user_id: &str,
         version: i64,
         nonce: &str,
+        ceremony: Option<(&str, &str)>,
         now: i64,
-    ) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: Some(nonce) };
-        let item = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
-        UserRecord::from_item(&item)
+    ) -> Result<(UserRecord, Option<CeremonyRecord>), ApiError> {
+        let standing = Standing { version, unspent_pre2fa: Some(nonce), ceremony };
+        self.reserve_code(user_id, standing, now).await
+    }
+
+    async fn reserve_code(
+        &self,
+        user_id: &str,
+        standing: Standing<'_>,
+        now: i64,
+    ) -> Result<(UserRecord, Option<CeremonyRecord>), ApiError> {
+        let (item, ceremony) = self.reserve_attempt(keys::user(user_id), &CODE_LIMIT, Some(standing), now).await?;
+        Ok((UserRecord::from_item(&item)?, ceremony))
     }
 
     /// Counts a reset mail for `email` before it is sent, whether or not an
     /// account has the address; returns the login item.
     pub async fn reserve_reset_mail(&self, email: &Email, now: i64) -> Result<LoginRecord, ApiError> {
-        let item = self.reserve_attempt(keys::login(email.as_str()), &MAIL_LIMIT, None, now).await?;
+        let (item, _) = self.reserve_attempt(keys::login(email.as_str()), &MAIL_LIMIT, None, now).await?;
         LoginRecord::from_item(&item)
     }
 
@@ -79,31 +97,39 @@ impl Repo {
         version: i64,
         now: i64,
     ) -> Result<UserRecord, ApiError> {
-        let standing = Standing { version, unspent_pre2fa: None };
-        let item = self.reserve_attempt(keys::user(user_id), &MAIL_LIMIT, Some(standing), now).await?;
+        let standing = Standing { version, unspent_pre2fa: None, ceremony: None };
+        let (item, _) = self.reserve_attempt(keys::user(user_id), &MAIL_LIMIT, Some(standing), now).await?;
         UserRecord::from_item(&item)
     }
 
     /// One conditional update counts the attempt only while the limit allows
     /// it, so N parallel attempts never get more than `max` through. A window
     /// that has passed is restarted by a second conditional update (only after
-    /// a failure that no success reset).
+    /// a failure that no success reset). Returns the item as counted, and the
+    /// ceremony it used up, if any.
     async fn reserve_attempt(
         &self,
         key: Item,
         limit: &Limit,
         standing: Option<Standing<'_>>,
         now: i64,
-    ) -> Result<Item, ApiError> {
+    ) -> Result<(Item, Option<CeremonyRecord>), ApiError> {
         let cutoff = now - limit.window_secs;
-        let (guard, keep_spent_map) = match &standing {
-            None => ("", ""),
-            Some(Standing { unspent_pre2fa: None, .. }) => ("attribute_exists(pk) AND ver = :ver AND ", ""),
+        let (mut guard, keep_spent_map) = match &standing {
+            None => (String::new(), ""),
+            Some(Standing { unspent_pre2fa: None, .. }) => ("attribute_exists(pk) AND ver = :ver AND ".into(), ""),
             // The map of spent nonces is created on first use, so that a success can add to it.
             Some(Standing { unspent_pre2fa: Some(_), .. }) => (
-                "attribute_exists(pk) AND ver = :ver AND attribute_not_exists(spentPre2fa.#nonce) AND ",
+                "attribute_exists(pk) AND ver = :ver AND attribute_not_exists(spentPre2fa.#nonce) AND ".into(),
                 ", spentPre2fa = if_not_exists(spentPre2fa, :noneSpent)",
             ),
+        };
+        let ceremony = standing.as_ref().and_then(|standing| standing.ceremony);
+        let use_up = if ceremony.is_some() {
+            guard.push_str("ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :now AND ");
+            " REMOVE ceremonies.#cer"
+        } else {
+            ""
         };
         let mut names = HashMap::from([
             ("#f".to_string(), limit.failures_attr.to_string()),
@@ -115,6 +141,10 @@ impl Repo {
             if let Some(nonce) = standing.unspent_pre2fa {
                 names.insert("#nonce".to_string(), nonce.to_string());
                 guard_values.insert(":noneSpent".to_string(), AttributeValue::M(HashMap::new()));
+            }
+            if let Some((id, purpose)) = standing.ceremony {
+                names.insert("#cer".to_string(), id.to_string());
+                guard_values.insert(":cpurpose".to_string(), s(purpose));
             }
         }
         let mut values = HashMap::from([
@@ -132,17 +162,24 @@ impl Repo {
                 .table_name(&self.table)
                 .set_key(Some(key.clone()))
                 .update_expression(format!(
-                    "SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now){keep_spent_map}"
+                    "SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now){keep_spent_map}{use_up}"
                 ))
                 .condition_expression(format!("{guard}(attribute_not_exists(#w) OR (#w > :cutoff AND #f < :max))"))
                 .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(values.clone()))
-                .return_values(ReturnValue::AllNew)
+                // With a ceremony, the item as it was holds the state the update removes.
+                .return_values(if ceremony.is_some() { ReturnValue::AllOld } else { ReturnValue::AllNew })
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
             let old = match counted {
-                Ok(out) => return returned_item(out),
+                Ok(out) => {
+                    let item = returned_item(out)?;
+                    return match ceremony {
+                        None => Ok((item, None)),
+                        Some((id, _)) => Ok(counted_before(item, limit, id, now)),
+                    };
+                }
                 Err(err) => condition_failed_item(err)?,
             };
             // Who is asking comes before how often: a spent or outdated token is 401, never 429.
@@ -156,6 +193,15 @@ impl Repo {
                     return Err(ApiError::StaleVersion);
                 }
             }
+            // The route's state before its limits: a ceremony that is not this
+            // user's, not for this purpose, used or expired is refused as such.
+            let used_up = match ceremony {
+                Some((id, purpose)) => match ceremony_of(&old, id)? {
+                    Some(found) if found.purpose == purpose && found.expires_at > now => Some(found),
+                    _ => return Err(ApiError::CeremonyExpired),
+                },
+                None => None,
+            };
             let window_start = old.num(limit.window_attr)?;
             if window_start > cutoff {
                 let retry_after = (window_start + limit.window_secs - now).max(1) as u64;
@@ -174,7 +220,7 @@ impl Repo {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key.clone()))
-                .update_expression(format!("SET #f = :one, #w = :now{keep_spent_map}"))
+                .update_expression(format!("SET #f = :one, #w = :now{keep_spent_map}{use_up}"))
                 .condition_expression(format!("{guard}#w = :old"))
                 .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(restart_values))
@@ -182,7 +228,7 @@ impl Repo {
                 .send()
                 .await;
             match restarted {
-                Ok(out) => return returned_item(out),
+                Ok(out) => return Ok((returned_item(out)?, used_up)),
                 Err(err) => {
                     condition_failed_item(err)?;
                 }
@@ -261,4 +307,31 @@ struct Standing<'a> {
     version: i64,
     /// At a sign-in's second step: the pre-2FA token's nonce, which must not have succeeded.
     unspent_pre2fa: Option<&'a str>,
+    /// With a passkey: the ceremony (id, purpose) the attempt uses up.
+    ceremony: Option<(&'a str, &'a str)>,
+}
+
+/// The ceremony `id` of a profile item, if it has one.
+fn ceremony_of(item: &Item, id: &str) -> Result<Option<CeremonyRecord>, ApiError> {
+    let ceremonies = match item.get("ceremonies") {
+        Some(AttributeValue::M(map)) => map,
+        _ => return Ok(None),
+    };
+    ceremonies.get(id).map(CeremonyRecord::from_value).transpose()
+}
+
+/// The profile as the attempt left it, from the profile as it was (an update
+/// that also used up ceremony `id` returned the item before it): the attempt
+/// counted, the ceremony taken out and returned.
+fn counted_before(mut item: Item, limit: &Limit, id: &str, now: i64) -> (Item, Option<CeremonyRecord>) {
+    let ceremony = ceremony_of(&item, id).ok().flatten();
+    let failures = item.opt_num(limit.failures_attr).ok().flatten().unwrap_or(0);
+    if item.opt_num(limit.window_attr).ok().flatten().is_none() {
+        item.insert(limit.window_attr.to_string(), n(now));
+    }
+    item.insert(limit.failures_attr.to_string(), n(failures + 1));
+    if let Some(AttributeValue::M(ceremonies)) = item.get_mut("ceremonies") {
+        ceremonies.remove(id);
+    }
+    (item, ceremony)
 }

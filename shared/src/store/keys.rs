@@ -47,6 +47,11 @@ pub(super) fn mac_key(kid: &str) -> Item {
     key(KEYRING_PK.into(), format!("{MAC_KEY_PREFIX}{kid}"))
 }
 
+/// The item that holds a passkey's credential id for one account (keyed by the id's hash).
+pub(super) fn credential(credential_key: &str) -> Item {
+    key(format!("CRED#{credential_key}"), "CREDENTIAL".into())
+}
+
 pub(super) fn signing_key(kid: &str) -> Item {
     key(KEYRING_PK.into(), format!("{SIGNING_KEY_PREFIX}{kid}"))
 }

@@ -29,8 +29,8 @@ pub mod writes;
 
 pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
 pub use records::{
-    AuditRecord, KeyringEntry, KeyringItems, LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord,
-    TwofaState, UserRecord,
+    AuditRecord, CeremonyRecord, FactorRecord, FactorSecret, KeyringEntry, KeyringItems, LoginAccount, LoginRecord,
+    PendingSetup, PendingToken, SessionRecord, UserRecord,
 };
 pub use repo::{Repo, Rotation};
 pub use writes::Write;

@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::items::{Item, ItemExt, b, bool, n, s};
 use super::keys;
 use crate::crypto::StoredSigningKey;
-use crate::domain::{Aal, ClientInfo, Email, EventKind, REFRESH_TTL_SECS, RETENTION_SECS, Role, SESSION_MAX_SECS};
+use crate::domain::{
+    Aal, ClientInfo, Email, EventKind, FactorKind, REFRESH_TTL_SECS, RETENTION_SECS, Role, SESSION_MAX_SECS,
+};
 use crate::error::ApiError;
 
 /// A user's profile item.
@@ -18,8 +20,21 @@ pub struct UserRecord {
     pub role: Role,
     /// The token version: tokens carrying another one are refused.
     pub version: i64,
-    pub twofa: Option<TwofaState>,
+    /// The second factors, oldest first; 2FA is on while there is one.
+    pub factors: Vec<FactorRecord>,
+    /// When 2FA was turned on (by the first factor), while it is on.
+    pub enabled_at: Option<i64>,
+    /// The backup codes' keyed hashes (they exist while 2FA is on).
+    pub backup_hashes: Vec<String>,
     pub pending: Option<PendingSetup>,
+    /// The user handle of this user's passkeys (16 random bytes, base64url), once the first was offered.
+    pub passkey_user: Option<String>,
+    /// Passkey ceremonies under way, by id.
+    pub ceremonies: HashMap<String, CeremonyRecord>,
+    /// Whether the item has the `factors` and `ceremonies` maps (accounts
+    /// made before v3 may not): a write puts the map whole, or an entry in it.
+    pub has_factor_map: bool,
+    pub has_ceremony_map: bool,
     /// Code attempts counted in the current window (a reservation included).
     pub code_attempts: i64,
     /// Nonces of pre-2FA tokens that succeeded, with when each token expires.
@@ -53,41 +68,177 @@ impl PendingToken {
     }
 }
 
-/// 2FA as it is while enabled.
+/// One second factor of a user.
 #[derive(Debug, Clone)]
-pub struct TwofaState {
-    pub sealed_secret: Vec<u8>,
-    pub enabled_at: i64,
-    /// The last accepted TOTP step; no step at or before it is accepted again.
-    pub last_step: Option<u64>,
-    pub backup_hashes: Vec<String>,
+pub struct FactorRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub secret: FactorSecret,
 }
 
-/// A secret shown at setup and not yet confirmed.
+/// What a factor is checked with.
+#[derive(Debug, Clone)]
+pub enum FactorSecret {
+    /// An authenticator app: its secret sealed under the data key, and the
+    /// last accepted step (no step at or before it is accepted again).
+    Totp { sealed_secret: Vec<u8>, last_step: Option<u64> },
+    /// A passkey: the credential as the library stores it, its id, the
+    /// signature counter last seen, and whether it is synced (backup eligible).
+    Passkey { credential: String, credential_id: String, counter: u32, synced: bool },
+}
+
+impl FactorRecord {
+    pub fn kind(&self) -> FactorKind {
+        match self.secret {
+            FactorSecret::Totp { .. } => FactorKind::Totp,
+            FactorSecret::Passkey { .. } => FactorKind::Passkey,
+        }
+    }
+
+    /// The passkey's credential id, if it is one.
+    pub fn credential_id(&self) -> Option<&str> {
+        match &self.secret {
+            FactorSecret::Passkey { credential_id, .. } => Some(credential_id),
+            FactorSecret::Totp { .. } => None,
+        }
+    }
+
+    fn from_value(id: &str, value: &AttributeValue) -> Result<Self, ApiError> {
+        let AttributeValue::M(map) = value else { return Err(ApiError::internal("a stored factor is malformed")) };
+        let item: &Item = map;
+        let secret = match item.str("type")? {
+            "totp" => FactorSecret::Totp {
+                sealed_secret: item
+                    .opt_bytes("secret")?
+                    .ok_or_else(|| ApiError::internal("an app factor without a secret"))?
+                    .to_vec(),
+                last_step: item.opt_num("lastStep")?.map(|step| step as u64),
+            },
+            "passkey" => FactorSecret::Passkey {
+                credential: item.str("credential")?.to_string(),
+                credential_id: item.str("credentialId")?.to_string(),
+                counter: u32::try_from(item.num("signCount")?).map_err(|_| ApiError::internal("a stored counter"))?,
+                synced: item.flag("synced")?,
+            },
+            _ => return Err(ApiError::internal("a stored factor of an unknown type")),
+        };
+        Ok(FactorRecord {
+            id: id.to_string(),
+            name: item.str("name")?.to_string(),
+            created_at: item.num("createdAt")?,
+            last_used_at: item.opt_num("lastUsedAt")?,
+            secret,
+        })
+    }
+
+    /// The factor as the profile's `factors` map holds it.
+    pub(super) fn to_value(&self) -> AttributeValue {
+        let mut map: Item = HashMap::from([
+            ("type".to_string(), s(self.kind().as_str())),
+            ("name".to_string(), s(&self.name)),
+            ("createdAt".to_string(), n(self.created_at)),
+        ]);
+        if let Some(at) = self.last_used_at {
+            map.insert("lastUsedAt".into(), n(at));
+        }
+        match &self.secret {
+            FactorSecret::Totp { sealed_secret, last_step } => {
+                map.insert("secret".into(), b(sealed_secret.clone()));
+                if let Some(step) = last_step {
+                    map.insert("lastStep".into(), n(*step as i64));
+                }
+            }
+            FactorSecret::Passkey { credential, credential_id, counter, synced } => {
+                map.insert("credential".into(), s(credential));
+                map.insert("credentialId".into(), s(credential_id));
+                map.insert("signCount".into(), n(i64::from(*counter)));
+                map.insert("synced".into(), bool(*synced));
+            }
+        }
+        AttributeValue::M(map)
+    }
+}
+
+/// The server's half of a passkey ceremony, kept on the profile until it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeremonyRecord {
+    /// `registration`, `verify-login`, `account` or `reset`.
+    pub purpose: String,
+    /// The library's state (the challenge, and the passkeys it may come from).
+    pub state: String,
+    pub expires_at: i64,
+    /// The name a registration gives the new passkey.
+    pub name: Option<String>,
+}
+
+impl CeremonyRecord {
+    pub(super) fn from_value(value: &AttributeValue) -> Result<Self, ApiError> {
+        let AttributeValue::M(map) = value else { return Err(ApiError::internal("a stored ceremony is malformed")) };
+        let item: &Item = map;
+        Ok(CeremonyRecord {
+            purpose: item.str("purpose")?.to_string(),
+            state: item.str("state")?.to_string(),
+            expires_at: item.num("expiresAt")?,
+            name: item.opt_str("name")?.map(str::to_string),
+        })
+    }
+
+    pub(super) fn to_value(&self) -> AttributeValue {
+        let mut map: Item = HashMap::from([
+            ("purpose".to_string(), s(&self.purpose)),
+            ("state".to_string(), s(&self.state)),
+            ("expiresAt".to_string(), n(self.expires_at)),
+        ]);
+        if let Some(name) = &self.name {
+            map.insert("name".into(), s(name));
+        }
+        AttributeValue::M(map)
+    }
+}
+
+/// A secret shown at setup and not yet confirmed, with the name given then.
 #[derive(Debug, Clone)]
 pub struct PendingSetup {
     pub sealed_secret: Vec<u8>,
     pub expires_at: i64,
+    pub name: Option<String>,
+}
+
+fn map_entries<'a>(item: &'a Item, attr: &str) -> Result<Option<&'a HashMap<String, AttributeValue>>, ApiError> {
+    match item.get(attr) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::M(map)) => Ok(Some(map)),
+        Some(_) => Err(ApiError::internal(format!("stored {attr} is malformed"))),
+    }
 }
 
 impl UserRecord {
     pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
         let role = Role::parse(item.str("role")?).ok_or_else(|| ApiError::internal("stored role is unknown"))?;
-        let twofa = if item.flag("twofaEnabled")? {
-            Some(TwofaState {
-                sealed_secret: item
-                    .opt_bytes("totpSecret")?
-                    .ok_or_else(|| ApiError::internal("2FA is on without a secret"))?
-                    .to_vec(),
-                enabled_at: item.num("enabledAt")?,
-                last_step: item.opt_num("lastStep")?.map(|step| step as u64),
-                backup_hashes: item.str_set("backupCodes")?,
-            })
-        } else {
-            None
-        };
+        if item.contains_key("totpSecret") {
+            return Err(ApiError::internal("a profile from before several factors: run `authctl migrate-factors`"));
+        }
+        let factor_map = map_entries(item, "factors")?;
+        let mut factors = factor_map
+            .into_iter()
+            .flatten()
+            .map(|(id, value)| FactorRecord::from_value(id, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let ceremony_map = map_entries(item, "ceremonies")?;
+        let ceremonies = ceremony_map
+            .into_iter()
+            .flatten()
+            .map(|(id, value)| CeremonyRecord::from_value(value).map(|c| (id.clone(), c)))
+            .collect::<Result<HashMap<_, _>, _>>()?;
         let pending = match (item.opt_bytes("pendingSecret")?, item.opt_num("pendingExpiresAt")?) {
-            (Some(sealed), Some(expires_at)) => Some(PendingSetup { sealed_secret: sealed.to_vec(), expires_at }),
+            (Some(sealed), Some(expires_at)) => Some(PendingSetup {
+                sealed_secret: sealed.to_vec(),
+                expires_at,
+                name: item.opt_str("pendingName")?.map(str::to_string),
+            }),
             _ => None,
         };
         Ok(UserRecord {
@@ -95,8 +246,14 @@ impl UserRecord {
             email: Email::from_stored(item.str("email")?.to_string()),
             role,
             version: item.num("ver")?,
-            twofa,
+            factors,
+            enabled_at: item.opt_num("enabledAt")?,
+            backup_hashes: item.str_set("backupCodes")?,
             pending,
+            passkey_user: item.opt_str("passkeyUser")?.map(str::to_string),
+            ceremonies,
+            has_factor_map: factor_map.is_some(),
+            has_ceremony_map: ceremony_map.is_some(),
             code_attempts: item.opt_num("codeFails")?.unwrap_or(0),
             spent_pre2fa: spent_nonces(item)?,
             email_verified: item.flag("emailVerified")?,
@@ -106,7 +263,16 @@ impl UserRecord {
     }
 
     pub fn twofa_enabled(&self) -> bool {
-        self.twofa.is_some()
+        !self.factors.is_empty()
+    }
+
+    pub fn factor(&self, id: &str) -> Option<&FactorRecord> {
+        self.factors.iter().find(|factor| factor.id == id)
+    }
+
+    /// The passkey factors.
+    pub fn passkeys(&self) -> impl Iterator<Item = &FactorRecord> {
+        self.factors.iter().filter(|factor| factor.kind() == FactorKind::Passkey)
     }
 
     /// The profile of a new account (2FA off, version 1, email not yet
@@ -120,6 +286,9 @@ impl UserRecord {
             ("ver".to_string(), n(1)),
             ("createdAt".to_string(), n(created_at)),
             ("twofaEnabled".to_string(), bool(false)),
+            ("factors".to_string(), AttributeValue::M(HashMap::new())),
+            ("factorCount".to_string(), n(0)),
+            ("ceremonies".to_string(), AttributeValue::M(HashMap::new())),
             ("emailVerified".to_string(), bool(false)),
             ("verifyHash".to_string(), s(&verify.hash)),
             ("verifyExpiresAt".to_string(), n(verify.expires_at)),
@@ -213,15 +382,23 @@ pub struct SessionRecord {
     pub rotated_at: Option<i64>,
     pub aal: Aal,
     pub amr: Vec<String>,
+    /// When the credentials were last checked: the sign-in, or a re-authentication since.
     pub auth_time: i64,
+    /// When the sign-in that opened the session happened: its 30-day end counts from here.
+    pub started_at: i64,
     pub expires_at: i64,
 }
 
 impl SessionRecord {
-    /// When the session ends for good, however often it is refreshed: 30 days
-    /// after the sign-in that opened it.
-    pub(super) fn ends_at(&self) -> i64 {
-        self.auth_time + SESSION_MAX_SECS
+    /// When the session ends for good, however often it is refreshed or
+    /// re-authenticated: 30 days after the sign-in that opened it.
+    pub fn ends_at(&self) -> i64 {
+        self.started_at + SESSION_MAX_SECS
+    }
+
+    /// Whether its tokens still work at `now` (not logged out, revoked or past its end).
+    pub fn live_at(&self, now: i64) -> bool {
+        self.expires_at > now && self.ends_at() > now
     }
 
     /// The lifetime of the current refresh token: 7 days, never past the session's end.
@@ -244,6 +421,11 @@ impl SessionRecord {
             aal,
             amr: item.str("amr")?.split(' ').map(str::to_string).collect(),
             auth_time: item.num("authTime")?,
+            // Sessions from before re-authentication existed started at their only proof.
+            started_at: match item.opt_num("startedAt")? {
+                Some(at) => at,
+                None => item.num("authTime")?,
+            },
             expires_at: item.num("expiresAt")?,
         })
     }
@@ -258,6 +440,7 @@ impl SessionRecord {
             ("aal".to_string(), n(u8::from(self.aal).into())),
             ("amr".to_string(), s(self.amr.join(" "))),
             ("authTime".to_string(), n(self.auth_time)),
+            ("startedAt".to_string(), n(self.started_at)),
             ("expiresAt".to_string(), n(self.expires_at)),
             ("ttl".to_string(), n(self.expires_at)),
         ]);

@@ -59,6 +59,75 @@ impl Repo {
         }
     }
 
+    /// The profile and one of its sessions, in one read (strongly
+    /// consistent): what an authenticated request stands on.
+    pub async fn user_and_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<(Option<UserRecord>, Option<SessionRecord>), ApiError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let keys = KeysAndAttributes::builder()
+            .keys(keys::user(user_id))
+            .keys(keys::session(user_id, session_id))
+            .consistent_read(true)
+            .build()
+            .map_err(ApiError::internal)?;
+        let out = self.client.batch_get_item().request_items(&self.table, keys).send().await.map_err(ApiError::aws)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|left| !left.is_empty()) {
+            return Err(ApiError::unavailable("DynamoDB left part of a two-item read unprocessed"));
+        }
+        let (mut user, mut session) = (None, None);
+        for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+            if item.str("sk")? == "PROFILE" {
+                user = Some(UserRecord::from_item(&item)?);
+            } else {
+                session = Some(SessionRecord::from_item(&item)?);
+            }
+        }
+        Ok((user, session))
+    }
+
+    /// Renames a factor in one conditional update (while the caller's token
+    /// version holds and the factor is there); returns the factor as renamed.
+    pub async fn rename_factor(
+        &self,
+        user_id: &str,
+        version: i64,
+        factor_id: &str,
+        name: &str,
+    ) -> Result<records::FactorRecord, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user_id)))
+            .update_expression("SET factors.#f.#name = :name")
+            .condition_expression("ver = :ver AND attribute_exists(factors.#f)")
+            .expression_attribute_names("#f", factor_id)
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name))
+            .expression_attribute_values(":ver", n(version))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => UserRecord::from_item(&returned_item(out)?)?
+                .factor(factor_id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("a renamed factor is gone")),
+            Err(err) => {
+                let old = condition_failed_item(err)?;
+                if old.opt_num("ver")? != Some(version) {
+                    Err(ApiError::StaleVersion)
+                } else {
+                    Err(ApiError::FactorNotFound)
+                }
+            }
+        }
+    }
+
     /// The session a refresh token names.
     pub async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
         self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()
@@ -94,7 +163,11 @@ impl Repo {
                 "SET refreshId = :next, refreshIssuedAt = :now, previousRefreshId = :presented, \
                  rotatedAt = :now, expiresAt = :exp, #ttl = :exp",
             )
-            .condition_expression("refreshId = :presented AND expiresAt > :now AND authTime > :oldest")
+            // Sessions from before `startedAt` existed count from their `authTime`.
+            .condition_expression(
+                "refreshId = :presented AND expiresAt > :now \
+                 AND (startedAt > :oldest OR (attribute_not_exists(startedAt) AND authTime > :oldest))",
+            )
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":next", s(next))
             .expression_attribute_values(":presented", s(presented))

@@ -1,0 +1,183 @@
+//! Accounts: a new one, the password's counter and hash, roles, the token
+//! version, and the mailed links (verification and reset).
+
+use super::profile::{
+    FORGET_RESET_LINK, ProfileUpdate, Proof, code_conflict, login_mirror, login_update, profile_conflict,
+};
+use super::transaction::{Op, Write, update};
+use crate::domain::{Email, Role};
+use crate::error::ApiError;
+use crate::store::attempts::PASSWORD_LIMIT;
+use crate::store::items::{Item, ItemExt, bool, n, s};
+use crate::store::keys;
+use crate::store::records::{LoginRecord, PendingToken, UserRecord};
+
+/// A new account: the email's login item (unique by condition) and the
+/// profile, with the hash of its verification link's token.
+pub fn create_account(
+    user_id: &str,
+    email: &Email,
+    password_hash: &str,
+    now: i64,
+    verify: &PendingToken,
+) -> [Write; 2] {
+    [
+        Write::new(
+            Op::Put {
+                item: LoginRecord::new_item(user_id, email, password_hash),
+                condition: Some("attribute_not_exists(userId)"),
+            },
+            |_| ApiError::EmailTaken,
+        ),
+        Write::new(
+            Op::Put {
+                item: UserRecord::new_item(user_id, email, now, verify),
+                condition: Some("attribute_not_exists(pk)"),
+            },
+            |_| ApiError::internal("user id collision"),
+        ),
+    ]
+}
+
+/// A correct password (or a completed sign-in) clears the email's password attempts.
+pub fn reset_password_attempts(email: &Email) -> Write {
+    Write::new(update(keys::login(email.as_str()), "REMOVE #f, #w", "attribute_exists(userId)"), |_| {
+        ApiError::StaleVersion
+    })
+    .name("#f", PASSWORD_LIMIT.failures_attr)
+    .name("#w", PASSWORD_LIMIT.window_attr)
+}
+
+/// Ends every session: the token version goes up by one.
+pub fn bump_version(user: &UserRecord) -> [Write; 2] {
+    let next = user.version + 1;
+    [
+        Write::new(
+            update(
+                keys::user(&user.id),
+                format!("SET ver = :next REMOVE {}", FORGET_RESET_LINK.join(", ")),
+                "ver = :ver",
+            ),
+            profile_conflict(user.version, |_| ApiError::StaleVersion),
+        )
+        .value(":next", n(next))
+        .value(":ver", n(user.version)),
+        login_mirror(&user.email, next, user.role, user.twofa_enabled()),
+    ]
+}
+
+/// Grants or revokes a role; every session ends.
+pub fn set_role(user: &UserRecord, role: Role) -> [Write; 2] {
+    let next = user.version + 1;
+    let op = update(
+        keys::user(&user.id),
+        format!("SET ver = :next, #role = :role REMOVE {}", FORGET_RESET_LINK.join(", ")),
+        "ver = :ver",
+    );
+    [
+        Write::new(op, profile_conflict(user.version, |_| ApiError::StaleVersion))
+            .name("#role", "role")
+            .value(":next", n(next))
+            .value(":role", s(role.as_str()))
+            .value(":ver", n(user.version)),
+        login_mirror(&user.email, next, role, user.twofa_enabled()),
+    ]
+}
+
+/// Marks the email verified with the newest verification link's token, which
+/// must still be stored (unused) and live; the login item's copy follows.
+pub fn verify_email(user: &UserRecord, token_hash: &str, now: i64) -> [Write; 2] {
+    let profile = Write::new(
+        update(
+            keys::user(&user.id),
+            "SET emailVerified = :true REMOVE verifyHash, verifyExpiresAt",
+            "verifyHash = :vhash AND verifyExpiresAt > :now",
+        ),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":true", bool(true))
+    .value(":vhash", s(token_hash))
+    .value(":now", n(now));
+    let login = Write::new(
+        update(keys::login(user.email.as_str()), "SET emailVerified = :true", "attribute_exists(userId)"),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":true", bool(true));
+    [profile, login]
+}
+
+/// A new verification link: its token's hash replaces the older one's, so the
+/// older link stops working (only while the email is not verified).
+pub fn new_verification(user: &UserRecord, token: &PendingToken) -> Write {
+    ProfileUpdate::new(user)
+        .set("verifyHash = :vhash")
+        .set("verifyExpiresAt = :vexp")
+        .when("emailVerified <> :true")
+        .value(":vhash", s(&token.hash))
+        .value(":vexp", n(token.expires_at))
+        .value(":true", bool(true))
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::EmailAlreadyVerified))
+}
+
+/// A new password-reset link: its token's hash replaces the older one's.
+pub fn start_reset(user_id: &str, token: &PendingToken) -> Write {
+    Write::new(
+        update(keys::user(user_id), "SET resetHash = :rhash, resetExpiresAt = :rexp", "attribute_exists(pk)"),
+        |_| ApiError::InvalidToken,
+    )
+    .value(":rhash", s(&token.hash))
+    .value(":rexp", n(token.expires_at))
+}
+
+/// A password reset: the link's token is consumed (it must be the newest and
+/// live), every session ends, the new hash replaces the old and clears the
+/// password lockout. With 2FA on, the proven code is accepted in the same
+/// write, so a reset never goes around the second factor.
+pub fn reset_password(
+    user: &UserRecord,
+    token_hash: &str,
+    password_hash: &str,
+    proof: Option<&Proof>,
+    now: i64,
+) -> [Write; 2] {
+    let mut change = ProfileUpdate::new(user)
+        .bump_version(user)
+        .remove("resetHash")
+        .remove("resetExpiresAt")
+        .when("resetHash = :rhash AND resetExpiresAt > :now")
+        .value(":rhash", s(token_hash))
+        .value(":now", n(now));
+    change = match proof {
+        Some(proof) => change.accept(proof, now),
+        None => change.when("twofaEnabled = :false").value(":false", bool(false)),
+    };
+    let token_hash = token_hash.to_string();
+    let version = user.version;
+    let refused_proof = match proof {
+        Some(proof) => Box::new(code_conflict(proof)) as Box<dyn Fn(&Item) -> ApiError + Send + Sync>,
+        None => Box::new(|_: &Item| ApiError::SecondFactorRequired),
+    };
+    let profile = change.into_write(&user.id, move |old: &Item| {
+        let token_live = old.opt_str("resetHash").ok().flatten() == Some(token_hash.as_str())
+            && old.opt_num("resetExpiresAt").ok().flatten().is_some_and(|exp| exp > now);
+        match old.opt_num("ver") {
+            _ if !token_live => ApiError::InvalidToken,
+            Ok(Some(v)) if v == version => refused_proof(old),
+            // The account changed between the read and this write: a retry reads it again.
+            _ => ApiError::unavailable("the account changed during the password reset"),
+        }
+    });
+    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    [profile, login]
+}
+
+/// A password change: the new hash replaces the old and clears the password
+/// lockout; every session ends (the caller's new one carries the new version).
+pub fn change_password(user: &UserRecord, password_hash: &str) -> [Write; 2] {
+    let profile = ProfileUpdate::new(user)
+        .bump_version(user)
+        .remove_all(&FORGET_RESET_LINK)
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
+    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    [profile, login]
+}
