@@ -29,6 +29,7 @@ use shared::flows::session::{NewSession, Subject};
 use shared::store::{Repo, UserRecord, writes};
 use shared::{ApiError, App};
 
+pub mod passkey;
 pub mod proxy;
 
 pub use shared;
@@ -718,6 +719,62 @@ impl TestEnv {
         Enrolled { user: self.user(&user.id).await, secret, backup_codes: codes.shown, factor_id }
     }
 
+    /// A software passkey registered for `user` as the passkey routes do it
+    /// (options, the authenticator, registration); the first factor turns 2FA
+    /// on. Returns the profile after, the authenticator, and the factor's id.
+    pub async fn add_passkey(
+        &self,
+        user: &UserRecord,
+        behaviour: passkey::Behaviour,
+    ) -> (UserRecord, passkey::SoftPasskey, String) {
+        use shared::flows::factors::{new_passkey, passkey_user_handle, stored_passkeys};
+        let user = self.user(&user.id).await;
+        let now = self.app.now().timestamp();
+        let (handle, new_handle) = passkey_user_handle(&user).unwrap();
+        let started =
+            self.fixtures.passkeys.start_registration(handle, user.email.as_str(), &stored_passkeys(&user)).unwrap();
+        let ceremony_id = shared::crypto::random_id();
+        let ceremony = shared::store::CeremonyRecord {
+            purpose: "registration".into(),
+            state: started.state,
+            expires_at: now + 300,
+            name: None,
+        };
+        let keep = writes::start_ceremony(&user, &ceremony_id, &ceremony, new_handle.as_deref(), now);
+        self.app.repo.commit(vec![keep]).await.expect("keep the ceremony");
+        let (soft, response) = passkey::SoftPasskey::register(&started.public_key, FRONT_END_ORIGIN, behaviour);
+        let proven =
+            self.fixtures.passkeys.finish_registration(&response, &ceremony.state).expect("a valid registration");
+        let key = shared::factors::passkey::credential_key(&proven.credential_id);
+        let name = shared::domain::FactorName::parse("Passkey").unwrap();
+        let factor = new_passkey(&name, proven, now);
+        let user = self.user(&user.id).await;
+        let keys = self.fixture_keys().await;
+        let codes = (!user.twofa_enabled()).then(|| BackupCodeSet::generate(keys, &user.id));
+        let first = codes.as_ref().map(|codes| codes.hashes.as_slice());
+        self.app.repo.commit(writes::add_passkey(&user, &factor, &key, &ceremony_id, first, now)).await.expect("add");
+        (self.user(&user.id).await, soft, factor.id)
+    }
+
+    /// A ceremony for proving a passkey of `user`, as `2fa/challenge` makes
+    /// it for `purpose`: its id and the request options a browser gets.
+    pub async fn passkey_challenge(&self, user: &UserRecord, purpose: &str) -> (String, Value) {
+        let user = self.user(&user.id).await;
+        let now = self.app.now().timestamp();
+        let passkeys = shared::flows::factors::stored_passkeys(&user);
+        let started = self.fixtures.passkeys.start_assertion(&passkeys).expect("options");
+        let ceremony_id = shared::crypto::random_id();
+        let ceremony = shared::store::CeremonyRecord {
+            purpose: purpose.into(),
+            state: started.state,
+            expires_at: now + 300,
+            name: None,
+        };
+        let keep = writes::start_ceremony(&user, &ceremony_id, &ceremony, None, now);
+        self.app.repo.commit(vec![keep]).await.expect("keep the ceremony");
+        (ceremony_id, started.public_key)
+    }
+
     /// A pending setup for `user`, as the setup route leaves it: returns the
     /// secret the authenticator app scanned.
     pub async fn start_setup(&self, user: &UserRecord) -> TotpSecret {
@@ -875,5 +932,19 @@ pub fn last_step(user: &UserRecord) -> Option<u64> {
     user.factors.iter().find_map(|factor| match &factor.secret {
         shared::store::FactorSecret::Totp { last_step, .. } => *last_step,
         shared::store::FactorSecret::Passkey { .. } => None,
+    })
+}
+
+/// The `{"ceremonyId", "credential"}` a browser sends for a ceremony, signed
+/// by `passkey` (with `tamper` for a broken one).
+pub fn passkey_proof(
+    passkey: &mut passkey::SoftPasskey,
+    ceremony_id: &str,
+    public_key: &Value,
+    tamper: passkey::Tamper,
+) -> Value {
+    serde_json::json!({
+        "ceremonyId": ceremony_id,
+        "credential": passkey.assert(public_key, FRONT_END_ORIGIN, tamper),
     })
 }

@@ -14,3 +14,40 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let remaining = user.twofa_enabled().then_some(user.backup_hashes.len());
     Ok(json_response(StatusCode::OK, &json!({ "factors": factors, "backupCodesRemaining": remaining })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testkit::passkey::Behaviour;
+    use testkit::{TestEnv, call, event, unique_email};
+
+    #[tokio::test]
+    async fn every_factor_oldest_first_in_one_read() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register_verified(&unique_email("list")).await).await;
+        env.clock.advance(chrono::Duration::seconds(5));
+        env.add_passkey(&kit.user, Behaviour { synced: true, ..Default::default() }).await;
+        let session = env.sign_in(&kit.user, None).await;
+        env.keys().await;
+        env.calls.reset();
+        let reply =
+            call(&env, handle, event("factors-list").cookie("access_token", &session.access_token).request()).await;
+        assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem"]);
+        let body = reply.json();
+        assert_eq!(body["backupCodesRemaining"], 10);
+        let factors = body["factors"].as_array().unwrap();
+        assert_eq!(factors.len(), 2);
+        assert_eq!(
+            (factors[0]["type"].clone(), factors[0]["name"].clone()),
+            (json!("totp"), json!("Authenticator app"))
+        );
+        assert!(factors[0].get("synced").is_none());
+        assert_eq!((factors[1]["type"].clone(), factors[1]["synced"].clone()), (json!("passkey"), json!(true)));
+        assert_eq!(factors[1]["lastUsedAt"], serde_json::Value::Null);
+        assert!(factors[1]["createdAt"].as_str().unwrap().ends_with('Z'));
+        let none = env.sign_in(&env.register(&unique_email("none")).await, None).await;
+        let empty =
+            call(&env, handle, event("factors-list").cookie("access_token", &none.access_token).request()).await;
+        assert_eq!(empty.json(), json!({ "factors": [], "backupCodesRemaining": null }));
+    }
+}

@@ -31,3 +31,38 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     app.repo.commit(writes::audit(&user.id, &[EventKind::FactorRenamed], now, &ClientInfo::of(&req))).await?;
     Ok(json_response(StatusCode::OK, &FactorView::from(&renamed)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use shared::domain::SecondFactor;
+    use testkit::{Reply, TestEnv, call, event, unique_email};
+
+    async fn rename(env: &TestEnv, access: &str, body: Value) -> Reply {
+        call(env, handle, event("factors-rename").cookie("access_token", access).json(body).request()).await
+    }
+
+    #[tokio::test]
+    async fn a_factor_gets_its_new_name_and_a_bad_name_or_another_users_factor_is_refused() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register_verified(&unique_email("rename")).await).await;
+        let theirs = env.enroll(&env.register_verified(&unique_email("rename-other")).await).await;
+        let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
+        let reply =
+            rename(&env, &session.access_token, json!({ "factorId": kit.factor_id, "name": "  Work phone " })).await;
+        assert_eq!(reply.status(), 200, "{}", reply.json());
+        assert_eq!((reply.json()["name"].clone(), reply.json()["type"].clone()), (json!("Work phone"), json!("totp")));
+        assert_eq!(env.user(&kit.user.id).await.factor(&kit.factor_id).unwrap().name, "Work phone");
+        for name in [json!(""), json!("x".repeat(65)), json!("a\u{7}b"), json!(5)] {
+            let bad = rename(&env, &session.access_token, json!({ "factorId": kit.factor_id, "name": name })).await;
+            assert_eq!((bad.status(), bad.error()), (400, "invalid_request".into()), "{name}");
+        }
+        let other = rename(&env, &session.access_token, json!({ "factorId": theirs.factor_id, "name": "Mine" })).await;
+        assert_eq!((other.status(), other.error()), (404, "factor_not_found".into()));
+        assert_eq!(env.user(&theirs.user.id).await.factor(&theirs.factor_id).unwrap().name, "Authenticator app");
+        let aal1 = env.sign_in(&kit.user, None).await;
+        let refused = rename(&env, &aal1.access_token, json!({ "factorId": kit.factor_id, "name": "x" })).await;
+        assert_eq!(refused.error(), "mfa_required");
+    }
+}

@@ -267,4 +267,23 @@ mod tests {
         let login = env.app.repo.reserve_password_attempt(&user.email, env.app.now().timestamp()).await;
         assert_eq!(login.unwrap().attempts, 1, "the count started again");
     }
+
+    #[tokio::test]
+    async fn a_passkey_proves_the_second_factor_at_a_reset_and_a_wrong_one_keeps_the_token() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) = env
+            .add_passkey(&env.register(&unique_email("reset-pk")).await, testkit::passkey::Behaviour::default())
+            .await;
+        let token = reset_link(&env, &user).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "reset").await;
+        let tamper = testkit::passkey::Tamper { bad_signature: true, ..Default::default() };
+        let bad = testkit::passkey_proof(&mut soft, &ceremony, &options, tamper);
+        let refused = reset(&env, json!({ "token": token, "password": NEW, "passkey": bad })).await;
+        assert_eq!((refused.status(), refused.error()), (400, "invalid_credential".into()));
+        let (ceremony, options) = env.passkey_challenge(&user, "reset").await;
+        let good = testkit::passkey_proof(&mut soft, &ceremony, &options, testkit::passkey::Tamper::default());
+        let reply = reset(&env, json!({ "token": token, "password": NEW, "passkey": good })).await;
+        assert_eq!(reply.status(), 200, "{}", reply.json());
+        assert!(password_is(&env, &user, NEW).await);
+    }
 }

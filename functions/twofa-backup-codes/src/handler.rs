@@ -104,4 +104,24 @@ mod tests {
         let client = ClientInfo::of(&event("twofa-backup-codes").request());
         testkit::one_notice(&address, "New backup codes", env.app.now(), &client, &secrets).await;
     }
+
+    #[tokio::test]
+    async fn a_passkey_makes_new_codes_and_a_backup_code_cannot() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register(&testkit::unique_email("codes-pk")).await).await;
+        let (user, mut soft, factor_id) = env.add_passkey(&kit.user, testkit::passkey::Behaviour::default()).await;
+        let session = env.sign_in(&user, Some(SecondFactor::Totp)).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "account").await;
+        let proof = testkit::passkey_proof(&mut soft, &ceremony, &options, testkit::passkey::Tamper::default());
+        let req =
+            event("twofa-backup-codes").cookie("access_token", &session.access_token).json(json!({ "passkey": proof }));
+        let reply = call(&env, handle, req.request()).await;
+        assert_eq!(reply.status(), 200, "{}", reply.json());
+        assert!(env.user(&user.id).await.factor(&factor_id).unwrap().last_used_at.is_some());
+        let by_backup = event("twofa-backup-codes")
+            .cookie("access_token", &session.access_token)
+            .json(json!({ "backupCode": kit.backup_codes[0] }));
+        let refused = call(&env, handle, by_backup.request()).await;
+        assert_eq!((refused.status(), refused.error()), (400, "invalid_request".into()));
+    }
 }

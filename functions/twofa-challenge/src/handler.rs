@@ -68,3 +68,64 @@ async fn signing_in_user(app: &App, token: &str, now: i64) -> Result<UserRecord,
         _ => Err(ApiError::SessionExpired),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use shared::domain::SecondFactor;
+    use testkit::passkey::Behaviour;
+    use testkit::{Reply, TestEnv, call, event, unique_email};
+
+    async fn challenge(env: &TestEnv, cookies: &[String], body: Option<Value>) -> Reply {
+        let mut req = event("twofa-challenge").cookies(cookies);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        call(env, handle, req.request()).await
+    }
+
+    #[tokio::test]
+    async fn the_options_name_the_users_passkeys_for_each_way_of_being_identified() {
+        let env = TestEnv::new().await;
+        let (user, soft, _) = env.add_passkey(&env.register(&unique_email("ch")).await, Behaviour::default()).await;
+        let pre2fa = env.pre2fa(&user).await;
+        let session = env.sign_in(&user, Some(SecondFactor::Passkey { synced: false })).await;
+        let token = shared::mail::MailToken::generate(&user.id);
+        let pending = shared::store::PendingToken { hash: token.hash(), expires_at: env.app.now().timestamp() + 600 };
+        env.app.repo.commit(vec![writes::start_reset(&user.id, &pending)]).await.unwrap();
+        for (purpose, cookies, body) in [
+            ("verify-login", vec![format!("twofa_token={pre2fa}")], None),
+            ("account", vec![format!("access_token={}", session.access_token)], Some(json!({}))),
+            ("reset", vec![], Some(json!({ "resetToken": token.for_link() }))),
+        ] {
+            let reply = challenge(&env, &cookies, body).await;
+            assert_eq!(reply.status(), 200, "{purpose}: {}", reply.json());
+            let options = &reply.json()["publicKey"];
+            assert_eq!(options["userVerification"], "required");
+            let allowed = options["allowCredentials"].as_array().unwrap();
+            assert_eq!(allowed.len(), 1);
+            assert_eq!(allowed[0]["id"].as_str().unwrap().len(), 43, "a 32-byte id, base64url");
+            let id = reply.json()["ceremonyId"].as_str().unwrap().to_string();
+            assert_eq!(env.user(&user.id).await.ceremonies[&id].purpose, purpose);
+        }
+        let _ = soft;
+    }
+
+    #[tokio::test]
+    async fn no_passkey_is_409_and_a_bad_identification_does_not_fall_back() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register(&unique_email("codes-only")).await).await;
+        let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
+        let access = vec![format!("access_token={}", session.access_token)];
+        let none = challenge(&env, &access, None).await;
+        assert_eq!((none.status(), none.error()), (409, "no_passkey".into()));
+        // A bad reset token with a good access token: the token decides, and fails.
+        let bad = challenge(&env, &access, Some(json!({ "resetToken": "x.y" }))).await;
+        assert_eq!((bad.status(), bad.error()), (400, "invalid_token".into()));
+        let expired = challenge(&env, &[format!("twofa_token=garbage"), access[0].clone()], None).await;
+        assert_eq!((expired.status(), expired.error()), (401, "session_expired".into()));
+        let nobody = challenge(&env, &[], None).await;
+        assert_eq!((nobody.status(), nobody.error()), (401, "unauthorized".into()));
+    }
+}

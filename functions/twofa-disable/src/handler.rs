@@ -175,4 +175,19 @@ mod tests {
         assert!(used.body.contains("9 backup codes left."));
         testkit::one_notice(&address, "Two-factor authentication is off", env.app.now(), &client, &secrets).await;
     }
+
+    #[tokio::test]
+    async fn a_passkey_is_proof_and_every_factor_goes_its_credential_id_free_again() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register(&testkit::unique_email("off-pk")).await).await;
+        let (user, mut soft, _) = env.add_passkey(&kit.user, testkit::passkey::Behaviour::default()).await;
+        let session = env.sign_in(&user, Some(SecondFactor::Passkey { synced: false })).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "account").await;
+        let proof = testkit::passkey_proof(&mut soft, &ceremony, &options, testkit::passkey::Tamper::default());
+        let reply = disable(&env, &session.access_token, json!({ "passkey": proof })).await;
+        assert_eq!(reply.status(), 200, "{}", reply.json());
+        let stored = env.user(&user.id).await;
+        assert!(stored.factors.is_empty() && stored.backup_hashes.is_empty() && !stored.twofa_enabled());
+        assert!(!env.dump().await.iter().any(|item| item["pk"].as_s().unwrap().starts_with("CRED#")), "id still taken");
+    }
 }

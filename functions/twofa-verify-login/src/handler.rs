@@ -81,6 +81,7 @@ mod tests {
     use super::*;
     use chrono::Duration;
     use serde_json::{Value, json};
+    use shared::store::writes;
     use testkit::proxy::Fault;
     use testkit::{Enrolled, Reply, TestEnv, call, event, timed};
 
@@ -388,5 +389,186 @@ mod tests {
             assert_eq!(verify(&env, &pre2fa, json!({ "code": bad })).await.status(), 400);
         }
         testkit::one_notice(&address, "Sign-in locked for now", env.app.now(), &client, &[&bad, &pre2fa]).await;
+    }
+
+    // ---- passkeys -----------------------------------------------------------
+
+    use testkit::passkey::{Behaviour, SoftPasskey, Tamper};
+    use testkit::passkey_proof;
+
+    /// A user whose only factor is a passkey, and a live pre-2FA token.
+    async fn with_passkey(
+        env: &TestEnv,
+        email: &str,
+        behaviour: Behaviour,
+    ) -> (shared::store::UserRecord, SoftPasskey, String) {
+        let (user, soft, factor_id) = env.add_passkey(&env.register(email).await, behaviour).await;
+        (user, soft, factor_id)
+    }
+
+    #[tokio::test]
+    async fn a_passkey_opens_an_aal2_session_in_two_calls_and_records_its_counter_and_use() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, factor_id) = with_passkey(&env, "pk@example.com", Behaviour::default()).await;
+        let pre2fa = env.pre2fa(&user).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+        env.keys().await;
+        env.calls.reset();
+        let reply = verify(
+            &env,
+            &pre2fa,
+            json!({ "passkey": passkey_proof(&mut soft, &ceremony, &options, Tamper::default()) }),
+        )
+        .await;
+        assert_eq!(reply.status(), 200, "{}", reply.json());
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
+        assert_eq!(reply.json()["user"]["passkeys"], 1);
+        let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
+        assert_eq!((claims.aal, claims.amr), (Aal::Two, vec!["pwd".to_string(), "hwk".to_string()]));
+        let stored = env.user(&user.id).await;
+        let factor = stored.factor(&factor_id).unwrap();
+        assert_eq!(factor.last_used_at, Some(env.app.now().timestamp()));
+        assert!(matches!(factor.secret, shared::store::FactorSecret::Passkey { counter: 1, .. }));
+        assert!(!stored.ceremonies.contains_key(&ceremony), "the ceremony is used up");
+        let events = env.app.repo.recent_events(&user.id, env.app.now().timestamp(), 5).await.unwrap();
+        assert!(events.iter().any(|event| event.kind == EventKind::TwofaVerified));
+    }
+
+    #[tokio::test]
+    async fn a_synced_passkey_says_swk_and_may_count_nothing() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) =
+            with_passkey(&env, "synced@example.com", Behaviour { synced: true, ..Default::default() }).await;
+        for _ in 0..2 {
+            let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+            let proof = passkey_proof(&mut soft, &ceremony, &options, Tamper::default());
+            let reply = verify(&env, &env.pre2fa(&user).await, json!({ "passkey": proof })).await;
+            assert_eq!(reply.status(), 200, "a counter of 0 is accepted again: {}", reply.json());
+            let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
+            assert_eq!(claims.amr, ["pwd", "swk"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_signature_a_missing_uv_or_a_counter_that_did_not_grow_is_invalid_credential_and_counts() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) = with_passkey(&env, "bad@example.com", Behaviour::default()).await;
+        let pre2fa = env.pre2fa(&user).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+        let ok = passkey_proof(&mut soft, &ceremony, &options, Tamper::default());
+        assert_eq!(verify(&env, &pre2fa, json!({ "passkey": ok })).await.status(), 200);
+        let pre2fa = env.pre2fa(&user).await;
+        let mut no_uv = soft.clone();
+        no_uv.behaviour.user_verified = false;
+        let broken: [(&str, Box<dyn Fn(&mut SoftPasskey, &str, &Value) -> Value>); 3] = [
+            (
+                "bad signature",
+                Box::new(|s, c, o| passkey_proof(s, c, o, Tamper { bad_signature: true, ..Default::default() })),
+            ),
+            (
+                "no user verification",
+                Box::new(move |_, c, o| passkey_proof(&mut no_uv.clone(), c, o, Tamper::default())),
+            ),
+            (
+                "counter 1 again",
+                Box::new(|s, c, o| passkey_proof(s, c, o, Tamper { counter: Some(1), ..Default::default() })),
+            ),
+        ];
+        for (i, (what, make)) in broken.iter().enumerate() {
+            let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+            let reply = verify(&env, &pre2fa, json!({ "passkey": make(&mut soft, &ceremony, &options) })).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_credential".into()), "{what}");
+            assert_eq!(env.user(&user.id).await.code_attempts, i as i64 + 1, "{what} counts as a wrong code");
+            // Used once, whatever the outcome.
+            let again = verify(&env, &pre2fa, json!({ "passkey": make(&mut soft, &ceremony, &options) })).await;
+            assert_eq!((again.status(), again.error()), (400, "ceremony_expired".into()), "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ceremony_of_another_purpose_or_user_is_expired_and_stays_for_its_own_use() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) = with_passkey(&env, "purpose@example.com", Behaviour::default()).await;
+        let (other, mut other_soft, _) = with_passkey(&env, "other@example.com", Behaviour::default()).await;
+        let pre2fa = env.pre2fa(&user).await;
+        let (account, options) = env.passkey_challenge(&user, "account").await;
+        let proof = passkey_proof(&mut soft, &account, &options, Tamper::default());
+        let reply = verify(&env, &pre2fa, json!({ "passkey": proof })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "ceremony_expired".into()));
+        assert!(env.user(&user.id).await.ceremonies.contains_key(&account), "not used up for its rightful use");
+        assert_eq!(env.user(&user.id).await.code_attempts, 0, "nothing counted");
+        // Another account's ceremony and passkey, with this user's sign-in token.
+        let (theirs, their_options) = env.passkey_challenge(&other, "verify-login").await;
+        let proof = passkey_proof(&mut other_soft, &theirs, &their_options, Tamper::default());
+        let reply = verify(&env, &pre2fa, json!({ "passkey": proof })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "ceremony_expired".into()));
+        // This user's ceremony, answered by the other account's passkey.
+        let (mine, my_options) = env.passkey_challenge(&user, "verify-login").await;
+        let proof = passkey_proof(&mut other_soft, &mine, &my_options, Tamper::default());
+        let reply = verify(&env, &pre2fa, json!({ "passkey": proof })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_credential".into()));
+        env.clock.advance(Duration::minutes(6));
+        let (late, late_options) = env.passkey_challenge(&user, "verify-login").await;
+        env.clock.advance(Duration::minutes(6));
+        let pre2fa = env.pre2fa(&user).await;
+        let proof = passkey_proof(&mut soft, &late, &late_options, Tamper::default());
+        let reply = verify(&env, &pre2fa, json!({ "passkey": proof })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "ceremony_expired".into()), "five minutes");
+        let _ = other;
+    }
+
+    #[tokio::test]
+    async fn one_passkey_assertion_raced_through_verify_login_opens_one_session() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) =
+            with_passkey(&env, "race-pk@example.com", Behaviour { synced: true, ..Default::default() }).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+        let proof = passkey_proof(&mut soft, &ceremony, &options, Tamper::default());
+        // Ten sign-in tokens (ten tabs), the same assertion in each.
+        let mut tokens = Vec::new();
+        for _ in 0..10 {
+            tokens.push(env.pre2fa(&user).await);
+        }
+        let tries = tokens.iter().map(|token| verify(&env, token, json!({ "passkey": proof.clone() })));
+        let statuses: Vec<u16> = futures::future::join_all(tries).await.iter().map(Reply::status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        let sessions =
+            env.dump().await.iter().filter(|item| item["sk"].as_s().unwrap().starts_with("SESSION#")).count();
+        assert_eq!(sessions, 1);
+    }
+
+    #[tokio::test]
+    async fn with_several_apps_a_code_of_any_is_accepted_and_a_named_one_must_match() {
+        let env = TestEnv::new().await;
+        let kit = enrolled(&env, "apps@example.com").await;
+        let second = env.start_setup(&kit.user).await;
+        let user = env.user(&kit.user.id).await;
+        let sealed = user.pending.as_ref().unwrap().sealed_secret.clone();
+        let name = shared::domain::FactorName::parse("Tablet").unwrap();
+        let now = env.app.now().timestamp();
+        let tablet =
+            shared::flows::factors::new_app(&name, sealed.clone(), shared::factors::totp::step_at(now as u64) - 2, now);
+        env.app.repo.commit(vec![writes::add_app(&user, &tablet, &sealed, now)]).await.unwrap();
+        let named_wrong = json!({ "code": env.code(&second), "factorId": kit.factor_id });
+        let reply = verify(&env, &env.pre2fa(&kit.user).await, named_wrong).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_code".into()), "another app's code for this app");
+        let unknown = json!({ "code": env.code(&second), "factorId": "nope" });
+        assert_eq!(verify(&env, &env.pre2fa(&kit.user).await, unknown).await.error(), "invalid_code");
+        let any = verify(&env, &env.pre2fa(&kit.user).await, json!({ "code": env.code(&second) })).await;
+        assert_eq!(any.status(), 200, "the second app's code, matched to it");
+        let stored = env.user(&kit.user.id).await;
+        let step = |id: &str| match &stored.factor(id).unwrap().secret {
+            shared::store::FactorSecret::Totp { last_step, .. } => *last_step,
+            _ => None,
+        };
+        assert_eq!(step(&tablet.id), Some(shared::factors::totp::step_at(env.unix_now())), "recorded on its own app");
+        assert_ne!(step(&kit.factor_id), step(&tablet.id), "each app its own last step");
+        let first_app = verify(
+            &env,
+            &env.pre2fa(&kit.user).await,
+            json!({ "code": env.code(&kit.secret), "factorId": kit.factor_id }),
+        )
+        .await;
+        assert_eq!(first_app.status(), 200, "the same step on the other app is that app's first use");
     }
 }
