@@ -31,6 +31,13 @@ CONTRACT = {
     ("POST", "/auth/password/forgot"): "password-forgot",
     ("POST", "/auth/password/reset"): "password-reset",
     ("POST", "/auth/password/change"): "password-change",
+    ("GET", "/auth/factors"): "factors-list",
+    ("POST", "/auth/factors/rename"): "factors-rename",
+    ("POST", "/auth/factors/remove"): "factors-remove",
+    ("POST", "/auth/factors/passkey/options"): "passkey-options",
+    ("POST", "/auth/factors/passkey"): "passkey-register",
+    ("POST", "/auth/2fa/challenge"): "twofa-challenge",
+    ("POST", "/auth/reauthenticate"): "reauthenticate",
     ("GET", "/.well-known/jwks.json"): "jwks",
     ("GET", "/.well-known/openid-configuration"): "openid-configuration",
 }

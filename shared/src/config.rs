@@ -199,10 +199,19 @@ fn passkey_config(rp_id: Option<String>, web_base_url: &str, allowed: &[String])
         let end = web_base_url[scheme_end..].find('/').map_or(web_base_url.len(), |i| scheme_end + i);
         web_base_url[..end].to_string()
     };
+    let covers = |origin: &str| {
+        let host = host_of(origin).to_lowercase();
+        host == rp_id || host.ends_with(&format!(".{rp_id}"))
+    };
+    if !covers(&web_origin) {
+        return Err(ConfigError::Invalid {
+            name: "RP_ID",
+            why: "WEB_BASE_URL's host or a parent domain of it (passkeys are made on the front end)",
+        });
+    }
     let mut origins = vec![web_origin];
     for origin in allowed {
-        let host = host_of(origin).to_lowercase();
-        if (host == rp_id || host.ends_with(&format!(".{rp_id}"))) && !origins.contains(origin) {
+        if covers(origin) && !origins.contains(origin) {
             origins.push(origin.clone());
         }
     }
@@ -254,6 +263,12 @@ mod tests {
         assert_eq!(deployed.rp_id, "auth.example.com");
         assert_eq!(deployed.origins, ["https://auth.example.com", "https://staging.auth.example.com"]);
         assert!(with("http://127.0.0.1:4200", "").is_err(), "an IP address is no relying party");
+        let parent =
+            load(&[base[0], base[1], base[2], ("WEB_BASE_URL", "https://auth.example.com"), ("RP_ID", "example.com")]);
+        assert_eq!(parent.unwrap().passkeys.rp_id, "example.com");
+        let elsewhere =
+            load(&[base[0], base[1], base[2], ("WEB_BASE_URL", "https://auth.example.com"), ("RP_ID", "other.com")]);
+        assert!(elsewhere.unwrap_err().to_string().contains("RP_ID"), "an RP id must cover the front end");
     }
 
     #[test]
