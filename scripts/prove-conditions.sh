@@ -9,21 +9,29 @@ source scripts/local-env.sh
 mkdir -p .local
 start_moto "${PROVE_MOTO_PORT:-5250}" .local/moto-prove.log
 # touch: the restored file must look newer than the weakened build to cargo.
-restore() { for f in shared/src/store/*.rs.orig; do [ -e "$f" ] && mv "$f" "${f%.orig}" && touch "${f%.orig}"; done; return 0; }
+restore() {
+  while IFS= read -r f; do mv "$f" "${f%.orig}" && touch "${f%.orig}"; done < <(find shared/src -name '*.rs.orig')
+  return 0
+}
 trap 'kill $MOTO_PID 2>/dev/null || true; restore' EXIT
 
-# guard ^ file ^ condition as written ^ weakened ^ package ^ race test
-# (" ;; " separates several replacements that weaken one guard together)
+# guard^file(s)^condition(s) as written^weakened^package^race test. Several
+# replacements (and their files, one each or one for all) are separated by " ;; ".
 mutations=(
-  "one account per email^shared/src/store/writes.rs^condition: Some(\"attribute_not_exists(userId)\")^condition: None^register^twenty_concurrent_registrations"
+  "one account per email^shared/src/store/writes/accounts.rs^condition: Some(\"attribute_not_exists(userId)\")^condition: None^register^twenty_concurrent_registrations"
   "attempt limit (codes)^shared/src/store/attempts.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^twofa-verify-login^twenty_concurrent_wrong_codes"
   "attempt limit (passwords)^shared/src/store/attempts.rs^(#w > :cutoff AND #f < :max)^(#w > :cutoff OR #f < :max)^login^twelve_concurrent_wrong_passwords"
-  "pre-2FA token succeeds once^shared/src/store/writes.rs^.when(\"attribute_not_exists(spentPre2fa.#spent)\")^.when(\"(attribute_not_exists(spentPre2fa.#spent) OR attribute_exists(spentPre2fa.#spent))\")^twofa-verify-login^one_token_with_ten_different_backup_codes"
-  "TOTP step accepted once^shared/src/store/writes.rs^lastStep < :step)\"^lastStep <= :step)\"^twofa-verify-login^ten_logins_racing_with_the_same_code"
-  "backup code used once^shared/src/store/writes.rs^\"contains(backupCodes, :hash)\"^\"(contains(backupCodes, :hash) OR attribute_exists(backupCodes))\"^twofa-verify-login^ten_concurrent_uses_of_one_backup_code"
-  "refresh rotation^shared/src/store/repo.rs^\"refreshId = :presented AND expiresAt > :now AND authTime > :oldest\"^\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now AND authTime > :oldest\"^refresh^ten_tabs_refreshing_at_once"
-  "enable commits once (version, 2FA off, pending secret)^shared/src/store/writes.rs^\"ver = :ver AND twofaEnabled = :false AND pendingSecret = :secret AND pendingExpiresAt > :now\"^\"(ver = :ver OR ver <> :ver) AND (twofaEnabled = :false OR twofaEnabled = :true) AND (pendingSecret = :secret OR attribute_not_exists(pendingSecret)) AND (pendingExpiresAt > :now OR attribute_not_exists(pendingExpiresAt))\"^twofa-enable^five_concurrent_enables"
-  "reset link used once (its token and the version it bumps)^shared/src/store/writes.rs^conditions: vec![\"ver = :ver\".into()] ;; .when(\"resetHash = :rhash AND resetExpiresAt > :now\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; .when(\"(resetHash = :rhash OR attribute_exists(pk)) AND (resetExpiresAt > :now OR attribute_not_exists(resetExpiresAt))\")^password-reset^ten_resets_with_one_token_at_once"
+  "pre-2FA token succeeds once^shared/src/store/writes/profile.rs^.when(\"attribute_not_exists(spentPre2fa.#spent)\")^.when(\"(attribute_not_exists(spentPre2fa.#spent) OR attribute_exists(spentPre2fa.#spent))\")^twofa-verify-login^one_token_with_ten_different_backup_codes"
+  "TOTP step accepted once^shared/src/store/writes/profile.rs^lastStep < :step)\"^lastStep <= :step)\"^twofa-verify-login^ten_logins_racing_with_the_same_code"
+  "backup code used once^shared/src/store/writes/profile.rs^\"contains(backupCodes, :hash)\"^\"(contains(backupCodes, :hash) OR attribute_exists(backupCodes))\"^twofa-verify-login^ten_concurrent_uses_of_one_backup_code"
+  "refresh rotation^shared/src/store/repo.rs^\"refreshId = :presented AND expiresAt > :now^\"(refreshId = :presented OR attribute_exists(refreshId)) AND expiresAt > :now^refresh^ten_tabs_refreshing_at_once"
+  "enable commits once (version, 2FA off, no factor, pending secret)^shared/src/store/writes/profile.rs ;; shared/src/store/writes/factors.rs ;; shared/src/store/writes/profile.rs ;; shared/src/store/writes/factors.rs^conditions: vec![\"ver = :ver\".into()] ;; .when(\"twofaEnabled = :false\") ;; OR factorCount = :zero) ;; .when(\"pendingSecret = :secret AND pendingExpiresAt > :now\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; .when(\"(twofaEnabled = :false OR twofaEnabled = :true)\") ;; OR factorCount >= :zero) ;; .when(\"(pendingSecret = :secret OR attribute_not_exists(pendingSecret)) AND (pendingExpiresAt > :now OR attribute_not_exists(pendingExpiresAt))\")^twofa-enable^five_concurrent_enables"
+  "reset link used once (its token and the version it bumps)^shared/src/store/writes/profile.rs ;; shared/src/store/writes/accounts.rs^conditions: vec![\"ver = :ver\".into()] ;; .when(\"resetHash = :rhash AND resetExpiresAt > :now\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; .when(\"(resetHash = :rhash OR attribute_exists(pk)) AND (resetExpiresAt > :now OR attribute_not_exists(resetExpiresAt))\")^password-reset^ten_resets_with_one_token_at_once"
+  "a credential id belongs to one account^shared/src/store/writes/factors.rs^condition: Some(\"attribute_not_exists(pk)\") }, |_| ApiError::CredentialInUse^condition: None }, |_| ApiError::CredentialInUse^passkey-register^one_credential_registered_by_two_accounts_at_once"
+  "the last factor stays (version, count)^shared/src/store/writes/profile.rs ;; shared/src/store/writes/factors.rs^conditions: vec![\"ver = :ver\".into()] ;; AND factorCount > :one\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; AND factorCount >= :one\")^factors-remove^the_last_two_factors_removed_at_once"
+  "a registration ceremony works once^shared/src/store/writes/profile.rs^.when(\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow\")^.when(\"(attribute_exists(pk) OR (ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow))\")^passkey-register^one_ceremony_finished_twice_at_once"
+  "an assertion's ceremony works once (used up by the attempt)^shared/src/store/attempts.rs^\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :now AND \" ;; \" REMOVE ceremonies.#cer\"^\"(attribute_exists(pk) OR ceremonies.#cer.purpose = :cpurpose) AND \" ;; \"\"^twofa-verify-login^one_passkey_assertion_raced_through_verify_login"
+  "at most five factors^shared/src/store/writes/profile.rs^.when(\"factorCount < :max\")^.when(\"factorCount <= :max\")^passkey-register^a_sixth_factor_raced_against_the_fifth"
 )
 
 failed=0
@@ -35,17 +43,18 @@ for m in "${mutations[@]}"; do
   fi
 done
 for m in "${mutations[@]}"; do
-  IFS='^' read -r guard file written weakened package test <<<"$m"
-  cp "$file" "$file.orig"
-  python3 - "$file" "$written" "$weakened" <<'PY'
-import sys
-path, olds, news = sys.argv[1:]
-text = open(path).read()
-for old, new in zip(olds.split(" ;; "), news.split(" ;; ")):
+  IFS='^' read -r guard files written weakened package test <<<"$m"
+  python3 - "$files" "$written" "$weakened" <<'PY'
+import os, shutil, sys
+files, olds, news = (arg.split(" ;; ") for arg in sys.argv[1:])
+files = files * len(olds) if len(files) == 1 else files
+for path, old, new in zip(files, olds, news):
+    if not os.path.exists(path + ".orig"):
+        shutil.copy(path, path + ".orig")
+    text = open(path).read()
     if old not in text:
         sys.exit(f"{path}: condition not found: {old}")
-    text = text.replace(old, new)
-open(path, "w").write(text)
+    open(path, "w").write(text.replace(old, new))
 PY
   if ! cargo test -q -p "$package" --no-run >/dev/null 2>&1; then
     echo "NOT PROVEN  $guard: the weakened source does not compile"
