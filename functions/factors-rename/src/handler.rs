@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::{ClientInfo, EventKind, FactorName};
 use shared::http::{AdminRule, FactorView, authenticate, json_body, json_response};
-use shared::store::writes;
+use shared::store::{FactorRecord, writes};
 use shared::{ApiError, App};
 
 #[derive(Deserialize)]
@@ -22,13 +22,20 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let body: RenameBody = json_body(&req)?;
     let name = FactorName::parse(&body.name)?;
     let user = &caller.user;
-    if user.factor(&body.factor_id).is_none() {
+    let Some(factor) = user.factor(&body.factor_id) else {
         return Err(ApiError::FactorNotFound);
-    }
-    // One conditional update renames it and returns it: still there, same token version.
-    let renamed = app.repo.rename_factor(&user.id, user.version, &body.factor_id, name.as_str()).await?;
-    let now = app.now().timestamp_millis();
-    app.repo.commit(writes::audit(&user.id, &[EventKind::FactorRenamed], now, &ClientInfo::of(&req))).await?;
+    };
+    // One transaction: the new name (the factor still there, the token version
+    // unchanged) and the audit event.
+    let mut writes = vec![writes::rename_factor(user, &factor.id, name.as_str())];
+    writes.extend(writes::audit(
+        &user.id,
+        &[EventKind::FactorRenamed],
+        app.now().timestamp_millis(),
+        &ClientInfo::of(&req),
+    ));
+    app.repo.commit(writes).await?;
+    let renamed = FactorRecord { name: name.as_str().to_string(), ..factor.clone() };
     Ok(json_response(StatusCode::OK, &FactorView::from(&renamed)))
 }
 
@@ -49,9 +56,15 @@ mod tests {
         let kit = env.enroll(&env.register_verified(&unique_email("rename")).await).await;
         let theirs = env.enroll(&env.register_verified(&unique_email("rename-other")).await).await;
         let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
+        env.keys().await;
+        env.calls.reset();
         let reply =
             rename(&env, &session.access_token, json!({ "factorId": kit.factor_id, "name": "  Work phone " })).await;
         assert_eq!(reply.status(), 200, "{}", reply.json());
+        // The session read with the profile; the new name and its audit event in one transaction.
+        assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"]);
+        let events = env.app.repo.recent_events(&kit.user.id, env.app.now().timestamp(), 50).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == EventKind::FactorRenamed).count(), 1);
         assert_eq!((reply.json()["name"].clone(), reply.json()["type"].clone()), (json!("Work phone"), json!("totp")));
         assert_eq!(env.user(&kit.user.id).await.factor(&kit.factor_id).unwrap().name, "Work phone");
         for name in [json!(""), json!("x".repeat(65)), json!("a\u{7}b"), json!(5)] {

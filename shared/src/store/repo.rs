@@ -88,46 +88,6 @@ impl Repo {
         Ok((user, session))
     }
 
-    /// Renames a factor in one conditional update (while the caller's token
-    /// version holds and the factor is there); returns the factor as renamed.
-    pub async fn rename_factor(
-        &self,
-        user_id: &str,
-        version: i64,
-        factor_id: &str,
-        name: &str,
-    ) -> Result<records::FactorRecord, ApiError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::user(user_id)))
-            .update_expression("SET factors.#f.#name = :name")
-            .condition_expression("ver = :ver AND attribute_exists(factors.#f)")
-            .expression_attribute_names("#f", factor_id)
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":ver", n(version))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => UserRecord::from_item(&returned_item(out)?)?
-                .factor(factor_id)
-                .cloned()
-                .ok_or_else(|| ApiError::internal("a renamed factor is gone")),
-            Err(err) => {
-                let old = condition_failed_item(err)?;
-                if old.opt_num("ver")? != Some(version) {
-                    Err(ApiError::StaleVersion)
-                } else {
-                    Err(ApiError::FactorNotFound)
-                }
-            }
-        }
-    }
-
     /// The session a refresh token names.
     pub async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
         self.get(keys::session(user_id, session_id)).await?.map(|item| SessionRecord::from_item(&item)).transpose()

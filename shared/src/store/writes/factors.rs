@@ -132,6 +132,17 @@ pub fn add_passkey(
     writes
 }
 
+/// A factor's new name: it must still be there, at the version read.
+pub fn rename_factor(user: &UserRecord, factor_id: &str, name: &str) -> Write {
+    ProfileUpdate::new(user)
+        .set("factors.#nf.#name = :name")
+        .when("attribute_exists(factors.#nf)")
+        .name("#nf", factor_id)
+        .name("#name", "name")
+        .value(":name", s(name))
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::FactorNotFound))
+}
+
 /// Removes one factor, never the last (`factorCount > 1` by condition, so two
 /// removals racing for the last two leave one); a passkey's credential id
 /// becomes free; every other session ends.

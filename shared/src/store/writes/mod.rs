@@ -14,8 +14,8 @@ pub use accounts::{
     start_reset, verify_email,
 };
 pub use factors::{
-    add_app, add_passkey, drop_ceremony, enable_twofa, remove_factor, replace_backup_codes, start_ceremony,
-    start_setup, turn_off,
+    add_app, add_passkey, drop_ceremony, enable_twofa, remove_factor, rename_factor, replace_backup_codes,
+    start_ceremony, start_setup, turn_off,
 };
 pub use profile::{Pre2faSpend, Proof, accept_code};
 pub use sessions::{audit, create_session, delete_session, reauthenticated};
