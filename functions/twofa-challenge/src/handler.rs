@@ -123,7 +123,7 @@ mod tests {
         // A bad reset token with a good access token: the token decides, and fails.
         let bad = challenge(&env, &access, Some(json!({ "resetToken": "x.y" }))).await;
         assert_eq!((bad.status(), bad.error()), (400, "invalid_token".into()));
-        let expired = challenge(&env, &[format!("twofa_token=garbage"), access[0].clone()], None).await;
+        let expired = challenge(&env, &["twofa_token=garbage".to_string(), access[0].clone()], None).await;
         assert_eq!((expired.status(), expired.error()), (401, "session_expired".into()));
         let nobody = challenge(&env, &[], None).await;
         assert_eq!((nobody.status(), nobody.error()), (401, "unauthorized".into()));

@@ -460,7 +460,8 @@ mod tests {
         let pre2fa = env.pre2fa(&user).await;
         let mut no_uv = soft.clone();
         no_uv.behaviour.user_verified = false;
-        let broken: [(&str, Box<dyn Fn(&mut SoftPasskey, &str, &Value) -> Value>); 3] = [
+        type MakeProof = Box<dyn Fn(&mut SoftPasskey, &str, &Value) -> Value>;
+        let broken: [(&str, MakeProof); 3] = [
             (
                 "bad signature",
                 Box::new(|s, c, o| passkey_proof(s, c, o, Tamper { bad_signature: true, ..Default::default() })),
