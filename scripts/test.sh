@@ -114,6 +114,9 @@ run_e2e_tests
 step "a verifier nobody here wrote: PyJWT checks an access token from the published keys"
 python scripts/check_jwks.py "http://127.0.0.1:$PORT"
 
+step "the README's curl walk-through, as written (scripts/totp and scripts/passkey included)"
+python scripts/check_walkthrough.py "http://127.0.0.1:$PORT" "$MOTO_PORT"
+
 step "schemathesis: openapi.yaml against the running functions (the web front end builds meanwhile)"
 # The front end's typecheck and build need only the CPU that schemathesis,
 # waiting on the functions, leaves idle.
