@@ -220,3 +220,129 @@ impl Cbor {
         }
     }
 }
+
+/// Registration responses a hostile client could send, each made from the
+/// valid `response` of [`SoftPasskey::register`]: wrong JSON shapes, wrong
+/// base64url, CBOR tricks in the attestation object, an unknown algorithm,
+/// an oversized credential id. Named, for assertion messages.
+pub fn hostile_registrations(response: &Value) -> Vec<(&'static str, Value)> {
+    let attestation = B64
+        .decode(response["response"]["attestationObject"].as_str().expect("attestationObject"))
+        .expect("our own base64url");
+    let with_attestation = |bytes: &[u8]| {
+        let mut copy = response.clone();
+        copy["response"]["attestationObject"] = B64.encode(bytes).into();
+        copy
+    };
+    let with_auth_data = |auth_data: Vec<u8>| {
+        let mut object = Vec::new();
+        Cbor::Map(vec![
+            (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
+            (Cbor::Text("attStmt".into()), Cbor::Map(Vec::new())),
+            (Cbor::Text("authData".into()), Cbor::Bytes(auth_data)),
+        ])
+        .encode(&mut object);
+        with_attestation(&object)
+    };
+    // The COSE key's `3: -7` (alg ES256) inside the authenticator data.
+    let alg_at = attestation.windows(2).position(|w| w == [0x03, 0x26]).expect("the COSE alg");
+    let mut eddsa = attestation.clone();
+    eddsa[alg_at + 1] = 0x27; // -8: EdDSA, not offered
+    let mut unknown_alg = attestation.clone();
+    unknown_alg[alg_at + 1] = 0x38; // -25 (ECDH-ES), a next byte follows; the map breaks too
+    let mut nested = vec![0x81; 4000];
+    nested.push(0x00);
+    let huge_bytes = [&[0xa1, 0x63, b'f', b'm', b't', 0x5b][..], &[0xff; 8]].concat();
+    let open_map = [0xbf, 0x63, b'f', b'm', b't', 0x64, b'n', b'o', b'n', b'e'];
+    let mut auth_data_lying_length = vec![0u8; 37];
+    auth_data_lying_length[32] = 0x45; // UP, UV, AT
+    auth_data_lying_length.extend([0u8; 16]);
+    auth_data_lying_length.extend([0xff, 0xff, 1, 2, 3]);
+    let long_id = B64.encode(vec![7u8; 1100]);
+    let mut mismatched_ids = response.clone();
+    mismatched_ids["rawId"] = B64.encode([1u8; 32]).into();
+    let mut long_ids = response.clone();
+    long_ids["id"] = long_id.clone().into();
+    long_ids["rawId"] = long_id.into();
+    let mut not_public_key = response.clone();
+    not_public_key["type"] = "password".into();
+    let mut bad_client_data = response.clone();
+    bad_client_data["response"]["clientDataJSON"] = "not base64url!".into();
+    let mut client_data_not_json = response.clone();
+    client_data_not_json["response"]["clientDataJSON"] = B64.encode("{\"type\":").into();
+    vec![
+        ("a string", json!("credential")),
+        ("null", Value::Null),
+        ("an array", json!([response.clone()])),
+        ("an empty object", json!({})),
+        ("clientDataJSON not base64url", bad_client_data),
+        ("clientDataJSON not JSON", client_data_not_json),
+        ("attestationObject not base64url", {
+            let mut copy = response.clone();
+            copy["response"]["attestationObject"] = "%%%".into();
+            copy
+        }),
+        ("attestationObject empty", with_attestation(&[])),
+        ("attestationObject random bytes", with_attestation(&[0xff; 64])),
+        ("CBOR nested 4000 deep", with_attestation(&nested)),
+        ("CBOR byte string of 2^64 - 1 bytes", with_attestation(&huge_bytes)),
+        ("CBOR indefinite map without its end", with_attestation(&open_map)),
+        ("CBOR truncated", with_attestation(&attestation[..attestation.len() / 2])),
+        ("authData of 10 bytes", with_auth_data(vec![0u8; 10])),
+        ("authData claiming a 65535-byte credential id", with_auth_data(auth_data_lying_length)),
+        ("algorithm EdDSA, not offered", with_attestation(&eddsa)),
+        ("algorithm unknown", with_attestation(&unknown_alg)),
+        ("id and rawId differ", mismatched_ids),
+        ("a credential id of 1100 bytes", long_ids),
+        ("type not public-key", not_public_key),
+    ]
+}
+
+/// Assertion responses a hostile client could send, each made from the
+/// valid `response` of [`SoftPasskey::assert`], as [`hostile_registrations`].
+pub fn hostile_assertions(response: &Value) -> Vec<(&'static str, Value)> {
+    let with = |field: &str, value: Value| {
+        let mut copy = response.clone();
+        copy["response"][field] = value;
+        copy
+    };
+    let mut nested_json = "[".repeat(5000);
+    nested_json.push_str(&"]".repeat(5000));
+    let unknown = B64.encode([9u8; 32]);
+    let long_id = B64.encode(vec![7u8; 1100]);
+    vec![
+        ("a string", json!("credential")),
+        ("null", Value::Null),
+        ("an empty object", json!({})),
+        ("authenticatorData not base64url", with("authenticatorData", "%%%".into())),
+        ("authenticatorData of 10 bytes", with("authenticatorData", B64.encode([0u8; 10]).into())),
+        ("authenticatorData of zeros", with("authenticatorData", B64.encode([0u8; 37]).into())),
+        ("signature not DER", with("signature", B64.encode([0x30, 0xff, 0x02, 0x01]).into())),
+        ("signature empty", with("signature", "".into())),
+        ("clientDataJSON not JSON", with("clientDataJSON", B64.encode("{\"type\":").into())),
+        ("clientDataJSON nested 5000 deep", with("clientDataJSON", B64.encode(&nested_json).into())),
+        ("userHandle not base64url", with("userHandle", "%%%".into())),
+        ("an unknown credential", {
+            let mut copy = response.clone();
+            copy["id"] = unknown.clone().into();
+            copy["rawId"] = unknown.into();
+            copy
+        }),
+        ("id and rawId differ", {
+            let mut copy = response.clone();
+            copy["id"] = B64.encode([1u8; 32]).into();
+            copy
+        }),
+        ("a credential id of 1100 bytes", {
+            let mut copy = response.clone();
+            copy["id"] = long_id.clone().into();
+            copy["rawId"] = long_id.into();
+            copy
+        }),
+        ("type not public-key", {
+            let mut copy = response.clone();
+            copy["type"] = "password".into();
+            copy
+        }),
+    ]
+}

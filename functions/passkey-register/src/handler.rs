@@ -200,6 +200,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hostile_registration_bodies_are_400_and_change_nothing() {
+        let env = TestEnv::new().await;
+        let user = env.register_verified(&testkit::unique_email("hostile-pk")).await;
+        let session = env.sign_in(&user, None).await;
+        let (_, any_options) = options(&env, &user).await;
+        let (_, any) = SoftPasskey::register(&any_options, FRONT_END_ORIGIN, Behaviour::default());
+        for case in 0..testkit::passkey::hostile_registrations(&any).len() {
+            // Each made from a response that would verify for its own ceremony.
+            let (ceremony, public_key) = options(&env, &user).await;
+            let (_, valid) = SoftPasskey::register(&public_key, FRONT_END_ORIGIN, Behaviour::default());
+            let (what, credential) = testkit::passkey::hostile_registrations(&valid).swap_remove(case);
+            let reply =
+                register(&env, &session.access_token, json!({ "ceremonyId": ceremony, "credential": credential }))
+                    .await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_credential".into()), "{what}");
+        }
+        // A credential id over WebAuthn's 1023 bytes, attested as such.
+        let (ceremony, public_key) = options(&env, &user).await;
+        let (mut long, _) = SoftPasskey::register(&public_key, FRONT_END_ORIGIN, Behaviour::default());
+        long.credential_id = vec![7; 1100];
+        let credential = long.register_again(&public_key, FRONT_END_ORIGIN);
+        let reply =
+            register(&env, &session.access_token, json!({ "ceremonyId": ceremony, "credential": credential })).await;
+        assert_eq!((reply.status(), reply.error()), (400, "invalid_credential".into()), "an attested id of 1100 bytes");
+        let (ceremony, unused_options) = options(&env, &user).await;
+        let (_, valid) = SoftPasskey::register(&unused_options, FRONT_END_ORIGIN, Behaviour::default());
+        for (what, body) in [
+            ("no ceremonyId", json!({ "credential": valid })),
+            ("a numeric ceremonyId", json!({ "ceremonyId": 7, "credential": valid })),
+            ("no credential", json!({ "ceremonyId": ceremony })),
+            ("a name that is no string", json!({ "ceremonyId": ceremony, "credential": valid, "name": [1] })),
+            ("an unknown field", json!({ "ceremonyId": ceremony, "credential": valid, "alg": -7 })),
+        ] {
+            let reply = register(&env, &session.access_token, body).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()), "{what}");
+        }
+        let padded = json!({ "ceremonyId": ceremony, "credential": valid, "name": "x".repeat(20_000) });
+        assert_eq!(register(&env, &session.access_token, padded).await.status(), 413, "a body over 16 KiB");
+        let stored = env.user(&user.id).await;
+        assert!(stored.factors.is_empty() && !stored.twofa_enabled() && stored.version == user.version);
+        // The ceremony none of them used still works.
+        let (_, credential) = SoftPasskey::register(&unused_options, FRONT_END_ORIGIN, Behaviour::default());
+        let reply =
+            register(&env, &session.access_token, json!({ "ceremonyId": ceremony, "credential": credential })).await;
+        assert_eq!(reply.status(), 201, "{}", reply.json());
+    }
+
+    #[tokio::test]
     async fn one_credential_registered_by_two_accounts_at_once_belongs_to_one() {
         let env = TestEnv::new().await;
         let (a, b) = (

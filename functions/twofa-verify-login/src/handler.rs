@@ -487,6 +487,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hostile_assertions_are_invalid_credential_count_as_wrong_codes_and_open_no_session() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) = with_passkey(&env, "hostile@example.com", Behaviour::default()).await;
+        let (_, any_options) = env.passkey_challenge(&user, "verify-login").await;
+        let any = passkey_proof(&mut soft.clone(), "", &any_options, Tamper::default());
+        for case in 0..testkit::passkey::hostile_assertions(&any["credential"]).len() {
+            // A new attempt window each time (the code limit is 5 in 15 minutes).
+            env.clock.advance(chrono::Duration::minutes(16));
+            let pre2fa = env.pre2fa(&user).await;
+            // Each made from an assertion that would verify for its own ceremony.
+            let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+            let valid = passkey_proof(&mut soft.clone(), &ceremony, &options, Tamper::default());
+            let (what, credential) = testkit::passkey::hostile_assertions(&valid["credential"]).swap_remove(case);
+            let reply =
+                verify(&env, &pre2fa, json!({ "passkey": { "ceremonyId": ceremony, "credential": credential } })).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_credential".into()), "{what}");
+            assert!(reply.set_cookies().is_empty(), "{what}: no session");
+            assert_eq!(env.user(&user.id).await.code_attempts, 1, "{what} counts as a wrong code");
+        }
+        env.clock.advance(chrono::Duration::minutes(16));
+        let pre2fa = env.pre2fa(&user).await;
+        let (ceremony, options) = env.passkey_challenge(&user, "verify-login").await;
+        let valid = passkey_proof(&mut soft, &ceremony, &options, Tamper::default());
+        let before = env.user(&user.id).await;
+        for (what, passkey) in [
+            ("a string", json!("proof")),
+            ("no ceremonyId", json!({ "credential": valid["credential"] })),
+            ("a numeric ceremonyId", json!({ "ceremonyId": 7, "credential": valid["credential"] })),
+            ("an unknown field", json!({ "ceremonyId": ceremony, "credential": valid["credential"], "counter": 9 })),
+        ] {
+            let reply = verify(&env, &pre2fa, json!({ "passkey": passkey })).await;
+            assert_eq!((reply.status(), reply.error()), (400, "invalid_request".into()), "{what}");
+        }
+        let both = json!({ "passkey": valid, "code": "123456" });
+        assert_eq!(verify(&env, &pre2fa, both).await.error(), "invalid_request", "two proofs");
+        let after = env.user(&user.id).await;
+        assert_eq!(after.code_attempts, before.code_attempts, "bad shapes count nothing");
+        // The ceremony none of them used still works.
+        assert_eq!(verify(&env, &pre2fa, json!({ "passkey": valid })).await.status(), 200);
+    }
+
+    #[tokio::test]
     async fn a_ceremony_of_another_purpose_or_user_is_expired_and_stays_for_its_own_use() {
         let env = TestEnv::new().await;
         let (user, mut soft, _) = with_passkey(&env, "purpose@example.com", Behaviour::default()).await;

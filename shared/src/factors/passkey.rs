@@ -99,12 +99,18 @@ impl RelyingParty {
 
     /// Checks a `RegistrationResponseJSON` against the ceremony's state.
     pub fn finish_registration(&self, response: &Value, state: &str) -> Result<NewPasskey, ApiError> {
+        well_formed(response)?;
         let response: RegisterPublicKeyCredential = serde_json::from_value(response.clone()).map_err(invalid)?;
         let state: PasskeyRegistration = from_json(state)?;
         let passkey = self.webauthn.finish_passkey_registration(&response, &state).map_err(invalid)?;
+        let attested: &[u8] = passkey.cred_id().as_ref();
+        if attested != response.raw_id.as_slice() || attested.len() > MAX_CREDENTIAL_ID_BYTES {
+            return Err(invalid("the attested credential id is not rawId, or over 1023 bytes"));
+        }
+        let credential_id = URL_SAFE_NO_PAD.encode(attested);
         let stored = serde_json::to_value(&passkey).map_err(ApiError::internal)?;
         Ok(NewPasskey {
-            credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            credential_id,
             synced: stored["cred"]["backup_eligible"].as_bool().unwrap_or(false),
             counter: stored["cred"]["counter"].as_u64().unwrap_or(0) as u32,
             credential: stored.to_string(),
@@ -125,6 +131,7 @@ impl RelyingParty {
     /// Checks an `AuthenticationResponseJSON` against the ceremony's state
     /// (which names the passkeys it may come from).
     pub fn finish_assertion(&self, response: &Value, state: &str) -> Result<Assertion, ApiError> {
+        well_formed(response)?;
         let response: PublicKeyCredential = serde_json::from_value(response.clone()).map_err(invalid)?;
         let state: PasskeyAuthentication = from_json(state)?;
         let result = self.webauthn.finish_passkey_authentication(&response, &state).map_err(invalid)?;
@@ -133,6 +140,21 @@ impl RelyingParty {
             counter: result.counter(),
             synced: result.backup_eligible(),
         })
+    }
+}
+
+/// WebAuthn's limit on a credential id.
+const MAX_CREDENTIAL_ID_BYTES: usize = 1023;
+
+/// A `PublicKeyCredential`'s own rules, which the library does not check:
+/// its `type` is `public-key`, and its `id` is `rawId` in base64url (the
+/// library reads only `rawId`, so a response naming two ids is refused).
+fn well_formed(response: &Value) -> Result<(), ApiError> {
+    let one_id = matches!((response["id"].as_str(), response["rawId"].as_str()), (Some(id), Some(raw)) if id == raw);
+    if one_id && response["type"] == "public-key" {
+        Ok(())
+    } else {
+        Err(invalid("not a public-key credential with one id"))
     }
 }
 
