@@ -122,7 +122,7 @@ step "schemathesis: openapi.yaml against the running functions (the web front en
 # waiting on the functions, leaves idle.
 (cd web && npm run --silent typecheck && npm run --silent build -- --progress=false) >.local/web-build.log 2>&1 &
 WEB_BUILD_PID=$!
-scripts/schemathesis.sh "http://127.0.0.1:$PORT"
+scripts/schemathesis.sh "http://127.0.0.1:$PORT" "$AWS_ENDPOINT_URL"
 
 step "web front end: browser tests in Chromium against the running API"
 if ! wait "$WEB_BUILD_PID"; then
