@@ -4,6 +4,9 @@ import { defineConfig } from '@playwright/test';
 // WEB_URL: an already running front end; without it, serve.mjs is started on
 // WEB_PORT (default 4300) in front of API_URL (default http://127.0.0.1:9000).
 // Never downloads a browser: Debian's Chromium (CHROMIUM_PATH) is driven.
+// The pages load from http://localhost:<port>, not 127.0.0.1: WebAuthn refuses
+// an IP address, and the API's relying party id is `localhost` (serve.mjs
+// listens on 127.0.0.1, which localhost reaches).
 const webUrl = process.env['WEB_URL'];
 const port = process.env['WEB_PORT'] ?? '4300';
 const apiUrl = process.env['API_URL'] ?? 'http://127.0.0.1:9000';
@@ -18,7 +21,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: 'test-results',
   use: {
-    baseURL: webUrl ?? `http://127.0.0.1:${port}`,
+    baseURL: webUrl ?? `http://localhost:${port}`,
     browserName: 'chromium',
     viewport: { width: 1000, height: 800 },
     launchOptions: {

@@ -2,11 +2,15 @@ import { Component, DestroyRef, Injector, inject, signal } from '@angular/core';
 import { NavigationEnd, Router, RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { filter } from 'rxjs';
 import { focusAfterRender } from './shared/focus';
+import { ReauthDialog } from './shared/reauth-dialog';
 
-/** The frame of every page: skip link, header, and the focus moved to the new page's heading. */
+/**
+ * The frame of every page: skip link, header, the focus moved to the new page's
+ * heading, and the re-authentication dialog any request may open.
+ */
 @Component({
   selector: 'app-root',
-  imports: [RouterOutlet, RouterLink, RouterLinkActive],
+  imports: [RouterOutlet, RouterLink, RouterLinkActive, ReauthDialog],
   template: `
     <a class="skip-link" href="#main">Skip to content</a>
     <header class="site-header">
@@ -22,6 +26,7 @@ import { focusAfterRender } from './shared/focus';
     <main id="main" tabindex="-1">
       <router-outlet />
     </main>
+    <app-reauth-dialog />
   `,
 })
 export class App {

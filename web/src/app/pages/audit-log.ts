@@ -14,8 +14,8 @@ const EVENT_WORDS: Record<string, string> = {
   twofa_setup: 'Two-factor setup started',
   twofa_enabled: 'Two-factor authentication turned on',
   twofa_disabled: 'Two-factor authentication turned off',
-  twofa_verified: 'Signed in with an authenticator code',
-  twofa_failed: 'Wrong authenticator or backup code',
+  twofa_verified: 'Signed in with a second factor',
+  twofa_failed: 'Wrong code, backup code or passkey',
   backup_code_used: 'Backup code used',
   backup_codes_regenerated: 'New backup codes created',
   refresh_reuse: 'An old session token was reused: that session was ended',
@@ -28,6 +28,17 @@ const EVENT_WORDS: Record<string, string> = {
   password_reset_requested: 'Password reset requested',
   password_reset: 'Password reset',
   password_changed: 'Password changed',
+  factor_added: 'Second factor added',
+  factor_removed: 'Second factor removed',
+  factor_renamed: 'Second factor renamed',
+  passkey_login: 'Signed in with a passkey',
+  reauthenticated: 'Confirmed it was you',
+  session_revoked: 'A session was ended',
+  device_remembered: 'Browser remembered',
+  device_login: 'Signed in on a remembered browser',
+  device_forgotten: 'Remembered browser forgotten',
+  email_change_requested: 'Email change requested',
+  email_changed: 'Email address changed',
 };
 
 interface Row {

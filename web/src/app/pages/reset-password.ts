@@ -1,9 +1,11 @@
 import { Component, Injector, inject, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
+import { Observable, switchMap } from 'rxjs';
 import { ApiError, ApiService, SecondFactor } from '../shared/api.service';
 import { focusAfterRender } from '../shared/focus';
 import { LinkProblem, NO_TOKEN } from '../shared/link-problem';
 import { onLinkToken } from '../shared/mail-link';
+import { PrefetchedCeremony, passkeysSupported } from '../shared/passkeys';
 import { PasswordChoice, PasswordForm } from '../shared/password-form';
 import { SecondFactorForm } from '../shared/second-factor-form';
 import { Submission } from '../shared/submission';
@@ -14,8 +16,9 @@ type Stage = 'password' | 'second-factor' | 'done' | 'invalid';
 /**
  * The reset mail's link: a new password, typed twice. An account with 2FA on
  * is answered `second_factor_required` (the token is not used up): the page
- * then asks for a code or a backup code and sends all again. No session is
- * opened: the user signs in next.
+ * then asks for a code or a backup code, or a passkey when the account has one
+ * (the challenge for the reset token answers 200; `409 no_passkey` when
+ * none), and sends all again. No session is opened: the user signs in next.
  */
 @Component({
   selector: 'app-reset-password',
@@ -31,10 +34,17 @@ type Stage = 'password' | 'second-factor' | 'done' | 'invalid';
       @case ('second-factor') {
         <section aria-labelledby="second-factor-heading">
           <h2 id="second-factor-heading" tabindex="-1">Confirm with your second factor</h2>
-          <p>Your account uses two-factor authentication, and so does a new password. Enter the code your
-            authenticator app shows for TwoFA, or a backup code.</p>
+          @if (passkeyOffered()) {
+            <p>Your account uses two-factor authentication, and so does a new password. Confirm with your passkey,
+              or enter the code your authenticator app shows for TwoFA, or a backup code.</p>
+          } @else {
+            <p>Your account uses two-factor authentication, and so does a new password. Enter the code your
+              authenticator app shows for TwoFA, or a backup code.</p>
+          }
           <app-second-factor-form fieldId="reset-code" submitLabel="Set new password" [allowBackup]="true"
-                                  [busy]="resetting.busy()" [error]="resetting.error()" (submitted)="prove($event)" />
+                                  [passkey]="passkeyOffered()" passkeyLabel="Use a passkey and set the password"
+                                  [busy]="resetting.busy()" [error]="resetting.error()" (submitted)="prove($event)"
+                                  (passkeyChosen)="proveWithPasskey()" />
           <p class="hint">Lost your phone and every backup code? An administrator must reset two-factor
             authentication for you first.</p>
         </section>
@@ -64,6 +74,8 @@ export class ResetPasswordPage {
   protected readonly stage = signal<Stage>('password');
   protected readonly linkError = signal<ApiError | string | null>(null);
   protected readonly resetting = new Submission();
+  protected readonly passkeyOffered = signal(false);
+  private readonly ceremony = new PrefetchedCeremony(() => this.api.challenge({ resetToken: this.token ?? '' }));
   /** The sign-in page's line; its email field stays blank. */
   protected readonly signInState: SignInState = { notice: 'Your password is changed. Sign in with the new one.' };
 
@@ -72,6 +84,7 @@ export class ResetPasswordPage {
       this.token = token;
       this.newPassword = '';
       this.resetting.error.set(null);
+      this.passkeyOffered.set(false);
       this.linkError.set(token ? null : NO_TOKEN);
       this.stage.set(token ? 'password' : 'invalid');
     });
@@ -79,17 +92,38 @@ export class ResetPasswordPage {
 
   protected choose({ newPassword }: PasswordChoice): void {
     this.newPassword = newPassword;
-    this.send();
+    this.send((token) => this.api.resetPassword(token, this.newPassword));
   }
 
   protected prove(proof: SecondFactor): void {
-    this.send(proof);
+    this.send((token) => this.api.resetPassword(token, this.newPassword, proof));
   }
 
-  private send(proof?: SecondFactor): void {
+  protected proveWithPasskey(): void {
+    this.send((token) =>
+      this.ceremony.prove().pipe(switchMap((proof) => this.api.resetPassword(token, this.newPassword, proof))),
+    );
+  }
+
+  /** Whether the account has a passkey: the challenge for the token says so (its options serve the first try). */
+  private askForPasskey(): void {
+    const token = this.token;
+    if (!token || !passkeysSupported()) return;
+    this.api.challenge({ resetToken: token }).subscribe({
+      next: (ceremony) => {
+        if (token !== this.token) return;
+        this.ceremony.set(ceremony);
+        this.passkeyOffered.set(true);
+      },
+      error: () => undefined, // 409 no_passkey: codes only
+    });
+  }
+
+  /** The reset with the link's token; a 2FA account's answer brings the second-factor step. */
+  private send(reset: (token: string) => Observable<unknown>): void {
     if (!this.token) return;
     this.resetting.run(
-      this.api.resetPassword(this.token, this.newPassword, proof),
+      reset(this.token),
       () => {
         this.newPassword = '';
         this.moveTo('done', '#done-heading');
@@ -99,6 +133,7 @@ export class ResetPasswordPage {
           // Not an error: the question this page asks next.
           this.resetting.error.set(null);
           this.moveTo('second-factor', '#second-factor-heading');
+          this.askForPasskey();
         } else if (error.code === 'invalid_token') {
           this.linkError.set(error);
           this.moveTo('invalid', '#link-problem-heading');

@@ -13,6 +13,8 @@ export interface User {
   role: 'user' | 'admin';
   twoFactorEnabled: boolean;
   aal: 1 | 2;
+  /** v3: how many passkey factors the user has (absent from an older API: none). */
+  passkeys?: number;
 }
 
 export interface LoginResult {
@@ -25,6 +27,33 @@ export interface TwoFactorStatus {
   enabled: boolean;
   enabledAt: string | null;
   backupCodesRemaining: number | null;
+  /** v3: how many second factors (0 when off). */
+  factors?: number;
+}
+
+/** A second factor (v3): an authenticator app or a passkey. */
+export interface Factor {
+  id: string;
+  type: 'totp' | 'passkey';
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Passkeys only: the authenticator's backup-eligible flag (the credential may live in a cloud account). */
+  synced?: boolean;
+}
+
+/** What `POST /auth/2fa/challenge` and `POST /auth/factors/passkey/options` answer: one WebAuthn ceremony. */
+export interface Ceremony<Options> {
+  ceremonyId: string;
+  publicKey: Options;
+}
+export type AssertionCeremony = Ceremony<PublicKeyCredentialRequestOptionsJSON>;
+export type RegistrationCeremony = Ceremony<PublicKeyCredentialCreationOptionsJSON>;
+
+/** The first factor turns 2FA on: its answer has the backup codes, shown once. */
+export interface FactorAdded {
+  factor: Factor;
+  backupCodes?: string[];
 }
 
 export interface SetupResult {
@@ -43,8 +72,23 @@ export interface AuditEvent {
 /** A request that may go without a session: its 401 is refreshed once, but never sends to sign in. */
 export const OPTIONAL_SESSION = new HttpContextToken<boolean>(() => false);
 
-/** Proof of the second factor: a TOTP code or a backup code, never both. */
-export type SecondFactor = { code: string } | { backupCode: string };
+/** A passkey's answer to a challenge (`credential.toJSON()` of an assertion), as every proof route takes it. */
+export interface PasskeyProof {
+  passkey: { ceremonyId: string; credential: unknown };
+}
+
+/** Proof of the second factor: a TOTP code, a backup code or a passkey, exactly one. */
+export type SecondFactor = { code: string } | { backupCode: string } | PasskeyProof;
+
+/** The second factor with 2FA on, the password with it off (`POST /auth/reauthenticate`). */
+export type Reauthentication = SecondFactor | { password: string };
+
+/**
+ * A request whose 401 is its own answer, not the session's: it identifies the
+ * user otherwise (the pre-2FA cookie, a reset link's token). No refresh, no
+ * trip to sign in, no re-authentication.
+ */
+export const OWN_UNAUTHORIZED = new HttpContextToken<boolean>(() => false);
 
 /** An API error as the pages show it: `{error, message}` plus status and Retry-After. */
 export class ApiError {
@@ -149,7 +193,7 @@ export class ApiService {
 
   /** The reset link's token and the new password; with 2FA on, the proof too. */
   resetPassword(token: string, password: string, proof?: SecondFactor) {
-    return this.post<{ message: string }>('/auth/password/reset', { token, password, ...proof });
+    return this.post<{ message: string }>('/auth/password/reset', { token, password, ...proof }, new HttpContext().set(OWN_UNAUTHORIZED, true));
   }
 
   /** The caller stays signed in (fresh cookies); every other session ends. */
@@ -161,20 +205,67 @@ export class ApiService {
     return this.get<TwoFactorStatus>('/auth/2fa/status');
   }
 
-  startSetup() {
-    return this.post<SetupResult>('/auth/2fa/setup');
+  /** A pending authenticator app: the first turns 2FA on, a further one (2FA on) is added beside the others. */
+  startSetup(name?: string) {
+    return this.post<SetupResult>('/auth/2fa/setup', name ? { name } : null);
   }
 
-  enable(code: string) {
-    return this.post<{ message: string; backupCodes: string[] }>('/auth/2fa/enable', { code });
+  /** The first app: backup codes and fresh aal-2 cookies; a further one: only `factor`. */
+  enable(code: string, name?: string) {
+    return this.post<{ message: string; backupCodes?: string[]; factor?: Factor }>('/auth/2fa/enable', {
+      code,
+      ...(name ? { name } : {}),
+    });
   }
 
+  /** Every factor and the backup codes go. */
   disable(proof: SecondFactor) {
     return this.post<{ message: string }>('/auth/2fa/disable', proof);
   }
 
-  regenerateBackupCodes(code: string) {
-    return this.post<{ backupCodes: string[] }>('/auth/2fa/backup-codes', { code });
+  /** With a current TOTP code or a passkey (not a backup code). */
+  regenerateBackupCodes(proof: { code: string } | PasskeyProof) {
+    return this.post<{ backupCodes: string[] }>('/auth/2fa/backup-codes', proof);
+  }
+
+  /** The user's second factors, oldest first. */
+  factors() {
+    return this.get<{ factors: Factor[]; backupCodesRemaining: number | null }>('/auth/factors');
+  }
+
+  renameFactor(factorId: string, name: string) {
+    return this.post<Factor>('/auth/factors/rename', { factorId, name });
+  }
+
+  /** Never the last one (`409 last_factor`); the caller gets fresh cookies. */
+  removeFactor(factorId: string) {
+    return this.post<{ message: string }>('/auth/factors/remove', { factorId });
+  }
+
+  /** The options for a new passkey (the registration ceremony). */
+  passkeyOptions(name?: string) {
+    return this.post<RegistrationCeremony>('/auth/factors/passkey/options', name ? { name } : {});
+  }
+
+  /** The browser's new credential; the first factor also turns 2FA on (backup codes, fresh cookies). */
+  registerPasskey(ceremonyId: string, credential: unknown, name?: string) {
+    return this.post<FactorAdded>('/auth/factors/passkey', { ceremonyId, credential, ...(name ? { name } : {}) });
+  }
+
+  /**
+   * The options for proving a passkey: for a password reset (its token), else
+   * for the pre-2FA cookie at the 2FA page (`forLogin`), else for the signed-in
+   * user. `409 no_passkey` when the user has none.
+   */
+  challenge(identify: { resetToken?: string; forLogin?: boolean } = {}) {
+    const own = identify.resetToken !== undefined || identify.forLogin === true;
+    const body = identify.resetToken !== undefined ? { resetToken: identify.resetToken } : {};
+    return this.post<AssertionCeremony>('/auth/2fa/challenge', body, own ? new HttpContext().set(OWN_UNAUTHORIZED, true) : undefined);
+  }
+
+  /** A fresh proof for this session (`auth_time` now); the caller retries what needed it. */
+  reauthenticate(proof: Reauthentication) {
+    return this.post<{ message: string }>('/auth/reauthenticate', proof);
   }
 
   auditLog() {
@@ -205,7 +296,7 @@ export class ApiService {
     return this.http.get<T>(path, { context }).pipe(catchError((err) => throwError(() => toApiError(err))));
   }
 
-  private post<T>(path: string, body: object | null = null): Observable<T> {
-    return this.http.post<T>(path, body).pipe(catchError((err) => throwError(() => toApiError(err))));
+  private post<T>(path: string, body: object | null = null, context?: HttpContext): Observable<T> {
+    return this.http.post<T>(path, body, { context }).pipe(catchError((err) => throwError(() => toApiError(err))));
   }
 }

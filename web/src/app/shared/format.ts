@@ -48,3 +48,18 @@ function match(ua: string, pattern: RegExp, name: string): string | null {
   const found = pattern.exec(ua);
   return found ? `${name} ${found[1]}` : null;
 }
+
+/** What a factor's name field says (API.md: 1 to 64 characters after trimming, no control characters). */
+export const FACTOR_NAME_HINT = 'Up to 64 characters, like “Work phone”.';
+
+/**
+ * A factor's name as typed: `value` trimmed, undefined when blank (the API then
+ * names it), or `error` when the API would refuse it.
+ */
+export function checkFactorName(typed: string, required = false): { value?: string; error?: string } {
+  const value = typed.trim();
+  if (!value) return required ? { error: 'Enter a name.' } : {};
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return { error: 'Use letters, digits and punctuation only.' };
+  if ([...value].length > 64) return { error: 'Use at most 64 characters.' };
+  return { value };
+}

@@ -1,8 +1,10 @@
 import { HttpErrorResponse, HttpInterceptorFn } from '@angular/common/http';
 import { inject } from '@angular/core';
 import { Router } from '@angular/router';
-import { catchError, of, switchMap, throwError } from 'rxjs';
-import { ApiService, OPTIONAL_SESSION, toApiError } from './api.service';
+import { HttpEvent, HttpHandlerFn, HttpRequest } from '@angular/common/http';
+import { Observable, catchError, of, switchMap, throwError } from 'rxjs';
+import { ApiError, ApiService, OPTIONAL_SESSION, OWN_UNAUTHORIZED, toApiError } from './api.service';
+import { ReauthPrompt } from './reauth';
 
 /** Routes whose 401 is their own answer (wrong password, expired sign-in step), not an expired session. */
 const NOT_REFRESHED = ['/auth/login', '/auth/register', '/auth/2fa/verify-login', '/auth/refresh', '/auth/logout'];
@@ -11,24 +13,74 @@ function isUnauthorized(err: unknown): boolean {
   return err instanceof HttpErrorResponse ? err.status === 401 : toApiError(err).status === 401;
 }
 
-/** A 401 that says the session is missing or over; `invalid_credentials` (a wrong current password) is not one. */
-function isSessionEnded(err: unknown): boolean {
-  return isUnauthorized(err) && toApiError(err).code !== 'invalid_credentials';
+/**
+ * A 401 that asks for a recent proof (API.md "Recent authentication"):
+ * `reauthentication_required`, with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+ */
+function isReauthenticationRequired(err: unknown): boolean {
+  if (!isUnauthorized(err)) return false;
+  const header = err instanceof HttpErrorResponse ? (err.headers.get('WWW-Authenticate') ?? '') : '';
+  return toApiError(err).code === 'reauthentication_required' || header.includes('insufficient_user_authentication');
 }
+
+/**
+ * A 401 that says the session is missing or over; `invalid_credentials` (a wrong
+ * current password) is not one, nor `reauthentication_required` (the session is
+ * fine, the proof is old).
+ */
+function isSessionEnded(err: unknown): boolean {
+  return isUnauthorized(err) && toApiError(err).code !== 'invalid_credentials' && !isReauthenticationRequired(err);
+}
+
+/** The route that gives the proof: its own 401s are answers (a wrong password). */
+const REAUTHENTICATE = '/auth/reauthenticate';
+
+/** What the request that needed a recent proof fails with when the user cancels the dialog. */
+const NOT_CONFIRMED =
+  'Not done: this change needs you to confirm it’s you. Try again, and confirm in the dialog.';
 
 /**
  * Cookies only: every request is sent with credentials, and no token is ever
  * read or stored by the client. A 401 from an authenticated route refreshes
  * the session once (concurrent 401s share one refresh) and retries; when that
- * cannot help, the user is sent to sign in.
+ * cannot help, the user is sent to sign in. A `401 reauthentication_required`
+ * opens the re-authentication dialog (one for all requests waiting); once the
+ * user proved themselves the request is sent again, once; cancelled, it fails.
  */
 export const sessionInterceptor: HttpInterceptorFn = (req, next) => {
   const request = req.clone({ withCredentials: true });
   const path = new URL(request.url, document.baseURI).pathname;
-  if (!path.startsWith('/auth/') || NOT_REFRESHED.includes(path)) return next(request);
+  if (!path.startsWith('/auth/') || NOT_REFRESHED.includes(path) || request.context.get(OWN_UNAUTHORIZED)) {
+    return next(request);
+  }
+  const reauth = inject(ReauthPrompt);
+  const session: Session = { api: inject(ApiService), router: inject(Router) };
+  if (path === REAUTHENTICATE) return withRefresh(request, next, session);
+  return withRefresh(request, next, session).pipe(
+    catchError((err) => {
+      if (!isReauthenticationRequired(err)) return throwError(() => err);
+      return reauth.confirm().pipe(
+        switchMap((proven) =>
+          proven
+            ? withRefresh(request, next, session)
+            : throwError(() => new ApiError(401, 'reauthentication_required', NOT_CONFIRMED, null)),
+        ),
+      );
+    }),
+  );
+};
 
-  const api = inject(ApiService);
-  const router = inject(Router);
+interface Session {
+  api: ApiService;
+  router: Router;
+}
+
+/** The request; on a 401 that a refresh may cure, one shared refresh and the request again. */
+function withRefresh(
+  request: HttpRequest<unknown>,
+  next: HttpHandlerFn,
+  { api, router }: Session,
+): Observable<HttpEvent<unknown>> {
   const refreshesBefore = api.refreshCount;
 
   const sendToSignIn = () => {
