@@ -4,8 +4,12 @@ import { Page } from '@playwright/test';
 import jsQR from 'jsqr';
 import { readFile } from 'node:fs/promises';
 import {
+  addVirtualAuthenticator,
+  ageSession,
   createUser,
+  credentialsOf,
   docsScreenshot,
+  editAnswerOnce,
   expect,
   expectAccessible,
   grantAdmin,
@@ -14,8 +18,10 @@ import {
   mailsTo,
   newEmail,
   nextCode,
+  overrideResponses,
   recordAnswers,
   screenshot,
+  sendInsteadOnce,
   signIn,
   test,
   watch,
@@ -93,9 +99,31 @@ test('1. sign up, sign in without 2FA, turn 2FA on', async ({ page }) => {
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.getByText(email)).toBeVisible();
   await expect(page.getByText('Off.', { exact: true })).toBeVisible();
+
+  // Not verified yet: 2FA needs a verified address, the page says so and offers the mail again, not setup.
+  await expect(page.locator('#twofa-needs-email')).toContainText('needs a verified email address');
+  await expect(page.getByRole('button', { name: 'Send the link again' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Turn on with an authenticator app' })).toHaveCount(0);
+  await expectAccessible(page, 'security, 2FA off, email not verified');
+  // Setup opened anyway: the API's 403 email_unverified, explained, with the mail again.
+  const refused = await recordAnswers(page, '/auth/2fa/setup');
+  await page.goto('/security/setup');
+  await expect(page.locator('#setup-needs-email')).toBeVisible();
+  await page.unroute('**/auth/2fa/setup');
+  expect(refused.map((a) => [a.status, a.body.error])).toEqual([[403, 'email_unverified']]);
+  await expect(page.locator('#setup-error')).toHaveText(`⚠ ${refused[0].body.message}`);
+  await expect(page.getByRole('button', { name: 'Send the link again' })).toBeVisible();
+  await expectAccessible(page, 'setup, email not verified');
+
+  // The sign-up mail's link, confirmed: now setup is offered.
+  await page.goto(await mailLink(email, '/verify-email'));
+  await page.getByRole('button', { name: 'Confirm this address' }).click();
+  await page.getByRole('link', { name: 'Go to security' }).click();
+  await expect(page.locator('#email-state')).toHaveText('Verified');
+  await expect(page.locator('#twofa-needs-email')).toHaveCount(0);
   // The setup answer, read on its way to the page (its body is not kept once the page moves on).
   const setups = await recordAnswers(page, '/auth/2fa/setup');
-  await page.getByRole('link', { name: 'Turn on two-factor authentication' }).click();
+  await page.getByRole('link', { name: 'Turn on with an authenticator app' }).click();
 
   // The server's own QR code, the secret in groups of four.
   await expect(page.locator('img.qr')).toBeVisible();
@@ -255,7 +283,7 @@ test('5. a lost access cookie is refreshed; sign out everywhere ends this sessio
   await page.goto('/security');
   await expect(page.getByText(user.email)).toBeVisible();
 
-  // Without the access cookie, /auth/me and /auth/2fa/status both get 401: one refresh, then both again.
+  // Without the access cookie, /auth/me, /auth/2fa/status and /auth/factors all get 401: one refresh, then all again.
   await context.clearCookies({ name: 'access_token' });
   const refreshes = refreshStatuses(page);
   await page.reload();
@@ -322,6 +350,7 @@ test('6. too many wrong codes: the wait from Retry-After; a 503 says try again',
 });
 
 test('7. axe-core: no serious or critical violation on any page', async ({ page, context }) => {
+  await addVirtualAuthenticator(page);
   await page.goto('/sign-in');
   await expectAccessible(page, 'sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -334,7 +363,7 @@ test('7. axe-core: no serious or critical violation on any page', async ({ page,
   await page.goto('/security');
   await expect(page.getByText('Off.', { exact: true })).toBeVisible();
   await expectAccessible(page, 'security, 2FA off');
-  await page.getByRole('link', { name: 'Turn on two-factor authentication' }).click();
+  await page.getByRole('link', { name: 'Turn on with an authenticator app' }).click();
   await expect(page.locator('img.qr')).toBeVisible();
   await expectAccessible(page, 'setup step 1');
   const secret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
@@ -348,7 +377,44 @@ test('7. axe-core: no serious or critical violation on any page', async ({ page,
   await expectAccessible(page, 'setup step 2 (backup codes)');
   await confirmSavedCodes(page);
   await expectAccessible(page, 'security, 2FA on');
+
+  // v3: a passkey beside the app, the list of factors and its panels, the re-authentication dialog.
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Add a passkey' })).toBeFocused();
+  await expectAccessible(page, 'security, add a passkey');
+  await page.getByLabel('Name (optional)').fill('Laptop');
+  await page.getByRole('button', { name: 'Create passkey' }).click();
+  await expect(page.locator('#security-notice')).toHaveText('Passkey “Laptop” is added.');
+  await expect(page.locator('table.factors tbody tr')).toHaveCount(2);
+  await expectAccessible(page, 'security, two factors');
+  await page.getByRole('button', { name: 'Rename Laptop' }).click();
+  await page.getByLabel('New name').fill(' ');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.locator('#rename-name-error')).toHaveText('⚠ Enter a name.');
+  await expectAccessible(page, 'security, rename with an error');
+  await page.getByRole('button', { name: 'Remove Laptop' }).click();
+  await expect(page.getByRole('heading', { name: 'Remove “Laptop”?' })).toBeFocused();
+  await expectAccessible(page, 'security, remove a factor');
+  await ageSession(context);
+  await page.getByRole('button', { name: 'Remove', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm it’s you' });
+  await expect(dialog.getByRole('button', { name: 'Use a passkey' })).toBeFocused();
+  await expectAccessible(page, 're-authentication dialog, second factor');
+  await dialog.getByLabel('Code from your authenticator app').fill(wrongCode(secret));
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.locator('#reauth-code-error')).not.toBeEmpty();
+  await expectAccessible(page, 're-authentication dialog, second factor, with an error');
+  await dialog.getByRole('switch', { name: 'Use a backup code' }).check();
+  await expect(dialog.getByRole('textbox', { name: 'Backup code' })).toBeVisible();
+  await expectAccessible(page, 're-authentication dialog, backup code');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.locator('#remove-error')).toHaveText(/Not done/);
+  await expectAccessible(page, 'security, removal not done');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+
   await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+  await expect(page.getByRole('button', { name: 'Use a passkey and turn off' })).toBeVisible();
   await page.getByRole('switch', { name: 'Use a backup code' }).check();
   await expect(page.getByRole('textbox', { name: 'Backup code' })).toBeVisible();
   await expectAccessible(page, 'security, turning 2FA off');
@@ -369,11 +435,30 @@ test('7. axe-core: no serious or critical violation on any page', async ({ page,
   await expect(page.getByText('You are signed out.')).toBeVisible();
   await signIn(page, user);
   await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await expect(page.getByRole('button', { name: 'Use a passkey' })).toBeVisible();
   await expectAccessible(page, '2FA page');
   await codeField(page).fill(wrongCode(secret));
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.locator('#login-code-error')).not.toBeEmpty();
   await expectAccessible(page, '2FA page with an error');
+
+  // The dialog that asks for the password (2FA off), for another user signed in here.
+  await createUser(context.request, 'axepw');
+  await page.goto('/security');
+  await page.getByRole('button', { name: 'Turn on with a passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Turn on two-factor authentication with a passkey' })).toBeFocused();
+  await expectAccessible(page, 'security, turn on with a passkey');
+  await ageSession(context);
+  await page.getByRole('button', { name: 'Create passkey' }).click();
+  await expect(dialog.getByLabel('Your password')).toBeFocused();
+  await expectAccessible(page, 're-authentication dialog, password');
+  await dialog.getByLabel('Your password').fill('not my password');
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.locator('#reauth-password-error')).toHaveText(`⚠ ${WRONG_PASSWORD_MESSAGE}`);
+  await expectAccessible(page, 're-authentication dialog, password, with an error');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.locator('#passkey-error')).toHaveText(/Not done/);
+  await expectAccessible(page, 'security, passkey not done');
 });
 
 /** Signs in with the given password and expects the API's refusal next to the password field. */
@@ -630,7 +715,7 @@ test('11. mail links without a token, signed out; "send the link again" until 42
   await expect(page).toHaveURL(/\/verify-email$/);
 
   // At most 3 new links an hour: the 4th click is 429, with the wait from Retry-After.
-  const user = await createUser(context.request, 'resend');
+  const user = await createUser(context.request, 'resend', { verified: false });
   await page.goto('/security');
   await expect(page.locator('#email-state')).toHaveText('Not verified');
   let retryAfter: string | null = null;
@@ -649,4 +734,483 @@ test('11. mail links without a token, signed out; "send the link again" until 42
   expect(await mailLinks(user.email, '/verify-email')).toHaveLength(4); // sign-up's and three new ones
   await expectAccessible(page, 'security, resend refused');
   await screenshot(page, '11-resend-limit');
+});
+
+// ---- v3: several factors, passkeys, re-authentication ----
+
+const factorRows = (page: Page) => page.locator('table.factors tbody tr');
+const factorRow = (page: Page, name: string) => factorRows(page).filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+const reauthDialog = (page: Page) => page.getByRole('dialog', { name: 'Confirm it’s you' });
+
+/** On the security page: "Add a passkey" (or "Turn on with a passkey"), a name, "Create passkey". */
+async function createPasskeyOnPage(page: Page, name: string, first = false): Promise<void> {
+  await page.getByRole('button', { name: first ? 'Turn on with a passkey' : 'Add a passkey' }).click();
+  await expect(
+    page.getByRole('heading', { name: first ? 'Turn on two-factor authentication with a passkey' : 'Add a passkey' }),
+  ).toBeFocused();
+  await page.getByLabel('Name (optional)').fill(name);
+  await page.getByRole('button', { name: 'Create passkey' }).click();
+}
+
+/** The backup codes a first factor brings: "I saved them", Done, 2FA on. */
+async function saveFirstCodes(page: Page): Promise<void> {
+  await expect(page.getByRole('heading', { name: 'Two-factor authentication is on: save your backup codes' })).toBeFocused();
+  await expect(page.locator('.backup-codes li')).toHaveCount(10);
+  await page.getByLabel('I saved my backup codes').check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.locator('#security-notice')).toHaveText('Two-factor authentication is on.');
+  await expect(page.getByText(/^On since/)).toBeVisible();
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page.getByText('You are signed out.')).toBeVisible();
+}
+
+test('12. turn 2FA on with a passkey, sign in with it, new codes and off with it; the same ceremony twice is refused', async ({ page, context }) => {
+  const authenticator = await addVirtualAuthenticator(page);
+  const user = await createUser(context.request, 'passkey');
+  await page.goto('/security');
+  await expect(page.getByText('Off.', { exact: true })).toBeVisible();
+
+  // The first factor, a passkey: 2FA on, backup codes shown once, this session aal 2.
+  const registrations = await recordAnswers(page, '/auth/factors/passkey');
+  await page.getByRole('button', { name: 'Turn on with a passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Turn on two-factor authentication with a passkey' })).toBeFocused();
+  await expectAccessible(page, 'security, turn on with a passkey');
+  await page.getByLabel('Name (optional)').fill('Test laptop');
+  await page.getByRole('button', { name: 'Create passkey' }).click();
+  await expect(page.getByRole('heading', { name: 'Two-factor authentication is on: save your backup codes' })).toBeFocused();
+  await page.unroute('**/auth/factors/passkey');
+  expect(registrations.map((a) => a.status)).toEqual([201]);
+  const shown = (await page.locator('.backup-codes li').allTextContents()).map((c) => c.trim());
+  expect(shown).toEqual(registrations[0].body['backupCodes']);
+  expect(await credentialsOf(authenticator)).toHaveLength(1);
+  await expectAccessible(page, 'security, backup codes of a first passkey');
+  await saveFirstCodes(page);
+  await expect(page.getByText('Signed in with password and second factor')).toBeVisible();
+  await expect(factorRows(page)).toHaveCount(1);
+  const row = factorRow(page, 'Test laptop');
+  await expect(row).toContainText('Passkey');
+  await expect(row).toContainText('this device');
+  await expect(page.locator('#last-factor-hint')).toContainText('“Test laptop” is your only second factor');
+  await docsScreenshot(page, 'security-passkey');
+  await expectAccessible(page, 'security, 2FA on with a passkey');
+
+  // At the 2FA page: "Use a passkey" (the challenge for the pre-2FA cookie answered), the code field for the others.
+  await signOut(page);
+  await signIn(page, user);
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  const usePasskey = page.getByRole('button', { name: 'Use a passkey' });
+  await expect(usePasskey).toBeVisible();
+  await expect(codeField(page)).toBeVisible();
+  await expectAccessible(page, '2FA page with a passkey');
+  const logins = await recordAnswers(page, '/auth/2fa/verify-login');
+  await usePasskey.click();
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.getByText('Signed in with password and second factor')).toBeVisible();
+  await page.unroute('**/auth/2fa/verify-login');
+  expect(logins.map((a) => a.status)).toEqual([200]);
+  const proof = logins[0].request as { passkey: { ceremonyId: string; credential: { id: string } } };
+  expect(Object.keys(proof)).toEqual(['passkey']);
+  expect(proof.passkey.credential.id).toBe(
+    Buffer.from((await credentialsOf(authenticator))[0].credentialId, 'base64').toString('base64url'),
+  );
+  // The passkey's last use is recorded.
+  await expect(factorRow(page, 'Test laptop')).not.toContainText('Never');
+
+  // That proof replayed (a new sign-in, so a new pre-2FA cookie; the page's request goes out with the old body):
+  // its ceremony is used up, 400 ceremony_expired, shown next to the button.
+  await signOut(page);
+  await signIn(page, user);
+  await expect(usePasskey).toBeVisible();
+  const replays = await recordAnswers(page, '/auth/2fa/verify-login');
+  await sendInsteadOnce(page, '/auth/2fa/verify-login', proof);
+  await usePasskey.click();
+  await expect.poll(() => replays.length).toBe(1);
+  expect(replays[0].request).toEqual(proof);
+  expect([replays[0].status, replays[0].body.error]).toEqual([400, 'ceremony_expired']);
+  await expect(page.locator('#login-code-passkey-error')).toHaveText(`⚠ ${replays[0].body.message}`);
+  await expect(usePasskey).toBeFocused();
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  // The page's next try is a new ceremony: the passkey signs in.
+  await usePasskey.click();
+  await expect(page).toHaveURL(/\/security$/);
+  await page.unroute('**/auth/2fa/verify-login');
+  expect(replays.map((a) => a.status)).toEqual([400, 200]);
+
+  // New backup codes and turning 2FA off take the passkey too (the challenge for the access token).
+  await page.getByRole('button', { name: 'Create new backup codes' }).click();
+  await page.getByRole('button', { name: 'Use a passkey and create new codes' }).click();
+  await expect(page.getByRole('heading', { name: 'Your new backup codes' })).toBeFocused();
+  const renewed = (await page.locator('.backup-codes li').allTextContents()).map((c) => c.trim());
+  expect(renewed).toHaveLength(10);
+  expect(renewed.filter((code) => shown.includes(code))).toEqual([]);
+  await page.getByLabel('I saved my backup codes').check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.locator('#security-notice')).toHaveText('New backup codes are ready; the old ones no longer work.');
+  await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+  await expectAccessible(page, 'security, turning 2FA off with a passkey');
+  await page.getByRole('button', { name: 'Use a passkey and turn off' }).click();
+  await expect(page.locator('#security-notice')).toHaveText('Two-factor authentication is off.');
+  await expect(page.getByText('Off.', { exact: true })).toBeVisible();
+  await expect(page.getByText('Signed in with password only')).toBeVisible();
+
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Signed in with a second factor' }).first()).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Two-factor authentication turned on' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Two-factor authentication turned off' })).toBeVisible();
+  await screenshot(page, '12-passkey-sign-in');
+});
+
+test('13. passkeys refused at the 2FA page: bad signature, no user verification, another account’s, a replay; each counts', async ({
+  page,
+  context,
+  browser,
+  baseURL,
+}) => {
+  const authenticator = await addVirtualAuthenticator(page);
+  const user = await createUser(context.request, 'pkrefused', { twoFactor: true });
+
+  // A passkey beside the authenticator app: a further factor, no new backup codes.
+  await page.goto('/security');
+  await expect(page.getByText('10 of 10 backup codes left.')).toBeVisible();
+  await createPasskeyOnPage(page, 'Desk laptop');
+  await expect(page.locator('#security-notice')).toHaveText('Passkey “Desk laptop” is added.');
+  await expect(page.getByRole('heading', { name: 'Two-factor authentication', exact: true })).toBeFocused();
+  await expect(factorRows(page)).toHaveCount(2);
+  await expect(page.getByText('10 of 10 backup codes left.')).toBeVisible();
+
+  // Another account, with its own passkey made in another browser; its key is copied into this authenticator.
+  const other = await browser.newContext({ baseURL });
+  const otherPage = await other.newPage();
+  const otherProblems = await watch(otherPage);
+  const otherAuthenticator = await addVirtualAuthenticator(otherPage);
+  await createUser(other.request, 'pkother');
+  await otherPage.goto('/security');
+  await createPasskeyOnPage(otherPage, 'Other laptop', true);
+  await expect(otherPage.locator('.backup-codes li')).toHaveCount(10);
+  const [foreign] = await credentialsOf(otherAuthenticator);
+  expect(otherProblems).toEqual([]);
+  await other.close();
+  await authenticator.cdp.send('WebAuthn.addCredential', {
+    authenticatorId: authenticator.authenticatorId,
+    credential: foreign,
+  });
+
+  await signOut(page);
+  await signIn(page, user);
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  const usePasskey = page.getByRole('button', { name: 'Use a passkey' });
+  const passkeyError = page.locator('#login-code-passkey-error');
+  await expect(usePasskey).toBeVisible();
+  const answers = await recordAnswers(page, '/auth/2fa/verify-login');
+
+  // 1. A bad signature: the API's 400 invalid_credential, next to the button (which keeps the focus).
+  await overrideResponses(authenticator, { isBogusSignature: true });
+  await usePasskey.click();
+  await expect.poll(() => answers.length).toBe(1);
+  expect([answers[0].status, answers[0].body.error]).toEqual([400, 'invalid_credential']);
+  await expect(passkeyError).toHaveText(`⚠ ${answers[0].body.message}`);
+  await expect(usePasskey).toBeFocused();
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await expectAccessible(page, '2FA page, passkey refused');
+
+  // 2. The user not verified (UV flag unset): refused the same way.
+  await overrideResponses(authenticator, { isBadUV: true });
+  await usePasskey.click();
+  await expect.poll(() => answers.length).toBe(2);
+  expect([answers[1].status, answers[1].body.error]).toEqual([400, 'invalid_credential']);
+  await expect(passkeyError).toHaveText(`⚠ ${answers[1].body.message}`);
+  await overrideResponses(authenticator, {});
+
+  // 3. The other account's passkey over this account's ceremony. The API's challenge names only this account's
+  //    passkeys (allowCredentials), so a browser never offers the other one: here the challenge's answer names the
+  //    other credential instead on its way to the page (a client that ignores the list, as an attacker's would).
+  const foreignId = Buffer.from(foreign.credentialId, 'base64').toString('base64url');
+  await editAnswerOnce<{ ceremonyId: string; publicKey: PublicKeyCredentialRequestOptionsJSON }>(
+    page,
+    '/auth/2fa/challenge',
+    (ceremony) => ({
+      ...ceremony,
+      publicKey: { ...ceremony.publicKey, allowCredentials: [{ type: 'public-key', id: foreignId }] },
+    }),
+  );
+  await usePasskey.click();
+  await expect.poll(() => answers.length).toBe(3);
+  const foreignProof = answers[2].request as { passkey: { ceremonyId: string; credential: { id: string } } };
+  expect(foreignProof.passkey.credential.id).toBe(foreignId);
+  expect([answers[2].status, answers[2].body.error]).toEqual([400, 'invalid_credential']);
+  await expect(passkeyError).toHaveText(`⚠ ${answers[2].body.message}`);
+  await expect(usePasskey).toBeFocused();
+
+  // 4. That request replayed (the page's next one goes out with its body): the ceremony is used up whatever the
+  //    outcome, 400 ceremony_expired, shown as the API says it; and that is no attempt.
+  await sendInsteadOnce(page, '/auth/2fa/verify-login', foreignProof);
+  await usePasskey.click();
+  await expect.poll(() => answers.length).toBe(4);
+  expect(answers[3].request).toEqual(foreignProof);
+  expect([answers[3].status, answers[3].body.error]).toEqual([400, 'ceremony_expired']);
+  await expect(passkeyError).toHaveText(`⚠ ${answers[3].body.message}`);
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await page.unroute('**/auth/2fa/verify-login');
+
+  // Each invalid_credential counted as a wrong code: two wrong codes make five (both still answered 400), and then
+  // the right passkey is refused too (429).
+  for (let n = 0; n < 2; n++) {
+    const answer = page.waitForResponse((r) => r.url().endsWith('/auth/2fa/verify-login'));
+    await codeField(page).fill(wrongCode(user.secret!));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    expect((await answer).status()).toBe(400);
+    await expect(page.locator('#login-code-error')).toHaveText(`⚠ ${WRONG_CODE_MESSAGE}`);
+  }
+  const limited = await recordAnswers(page, '/auth/2fa/verify-login');
+  await usePasskey.click();
+  await expect.poll(() => limited.length).toBe(1);
+  expect(limited[0].status).toBe(429);
+  await expect(passkeyError).toHaveText(
+    new RegExp(`Try again in ${limited[0].headers['retry-after']} s\\.$`),
+  );
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await screenshot(page, '13-passkey-refused');
+});
+
+test('14. rename and remove factors; the last one cannot be removed', async ({ page, context }) => {
+  await addVirtualAuthenticator(page);
+  await createUser(context.request, 'factors', { twoFactor: true });
+  await page.goto('/security');
+  await expect(factorRows(page)).toHaveCount(1);
+  await expect(factorRow(page, 'Authenticator app')).toContainText('Authenticator app');
+
+  // The only factor: no "Remove", and the page says why; the API refuses it too (409 last_factor).
+  await expect(page.getByRole('button', { name: /^Remove/ })).toHaveCount(0);
+  await expect(page.locator('#last-factor-hint')).toContainText('is your only second factor, so it cannot be removed');
+  const listed = (await (await context.request.get('/auth/factors')).json()) as { factors: { id: string }[] };
+  expect(listed.factors).toHaveLength(1);
+  const lastOne = await context.request.post('/auth/factors/remove', { data: { factorId: listed.factors[0].id } });
+  expect([lastOne.status(), ((await lastOne.json()) as { error: string }).error]).toEqual([409, 'last_factor']);
+
+  await createPasskeyOnPage(page, 'Laptop');
+  await expect(page.locator('#security-notice')).toHaveText('Passkey “Laptop” is added.');
+  await expect(factorRows(page)).toHaveCount(2);
+  await expect(page.locator('#last-factor-hint')).toHaveCount(0);
+  await expect(factorRow(page, 'Laptop')).toContainText('this device');
+  await expectAccessible(page, 'security, two factors');
+
+  // Rename: a name the API would refuse is refused next to the field; then the new name.
+  await page.getByRole('button', { name: 'Rename Authenticator app' }).click();
+  await expect(page.getByRole('heading', { name: 'Rename “Authenticator app”' })).toBeFocused();
+  await expect(page.getByLabel('New name')).toHaveValue('Authenticator app');
+  await page.getByLabel('New name').fill('x'.repeat(65));
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.locator('#rename-name-error')).toHaveText('⚠ Use at most 64 characters.');
+  await expect(page.getByLabel('New name')).toBeFocused();
+  await expectAccessible(page, 'security, rename with an error');
+  await page.getByLabel('New name').fill('  Old phone ');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.locator('#security-notice')).toHaveText('Renamed to “Old phone”.');
+  await expect(factorRow(page, 'Old phone')).toContainText('Authenticator app');
+
+  // Remove the passkey: asked first; this session stays, its factor goes.
+  const passkeyId = ((await (await context.request.get('/auth/factors')).json()) as { factors: { id: string; type: string }[] })
+    .factors.find((f) => f.type === 'passkey')!.id;
+  await page.getByRole('button', { name: 'Remove Laptop' }).click();
+  await expect(page.getByRole('heading', { name: 'Remove “Laptop”?' })).toBeFocused();
+  await expectAccessible(page, 'security, remove a factor');
+  await page.getByRole('button', { name: 'Remove', exact: true }).click();
+  await expect(page.locator('#security-notice')).toHaveText('“Laptop” is removed.');
+  await expect(factorRows(page)).toHaveCount(1);
+  await expect(page.locator('#last-factor-hint')).toContainText('“Old phone” is your only second factor');
+  await page.reload();
+  await expect(factorRow(page, 'Old phone')).toBeVisible();
+  await expect(page.getByText('Signed in with password and second factor')).toBeVisible();
+
+  // Gone: 404 factor_not_found for it now.
+  const gone = await context.request.post('/auth/factors/rename', { data: { factorId: passkeyId, name: 'Back' } });
+  expect([gone.status(), ((await gone.json()) as { error: string }).error]).toEqual([404, 'factor_not_found']);
+
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Second factor added' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Second factor renamed' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Second factor removed' })).toBeVisible();
+  await screenshot(page, '14-rename-remove-factors');
+});
+
+test('15. an old session: the re-authentication dialog asks for the second factor, then the change is done', async ({
+  page,
+  context,
+}) => {
+  await addVirtualAuthenticator(page);
+  const user = await createUser(context.request, 'reauth', { twoFactor: true });
+  const secret = user.secret!;
+  await page.goto('/security');
+  await createPasskeyOnPage(page, 'Laptop');
+  await expect(factorRows(page)).toHaveCount(2);
+
+  // The proof an hour old (in the table), the access cookie gone: the next request refreshes into an old auth_time.
+  await ageSession(context);
+  const refreshes = refreshStatuses(page);
+  const removals = await recordAnswers(page, '/auth/factors/remove');
+  await page.getByRole('button', { name: 'Remove Authenticator app' }).click();
+  const removeButton = page.getByRole('button', { name: 'Remove', exact: true });
+  await removeButton.click();
+
+  // 401 reauthentication_required, for real: the dialog, labelled, the focus inside it.
+  const dialog = reauthDialog(page);
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('button', { name: 'Use a passkey' })).toBeFocused();
+  await expect.poll(() => removals.length).toBe(2);
+  expect(removals.map((a) => [a.status, a.body.error])).toEqual([
+    [401, 'unauthorized'],
+    [401, 'reauthentication_required'],
+  ]);
+  expect(removals[1].headers['www-authenticate']).toContain('insufficient_user_authentication');
+  await expect.poll(() => refreshes).toEqual([200]);
+  await expect(dialog).toHaveAccessibleDescription(/needs a recent proof that it is you/);
+  await expectAccessible(page, 're-authentication dialog, second factor');
+  await docsScreenshot(page, 'reauthenticate');
+
+  // The focus stays in the dialog, both ways.
+  const focusInDialog = () => page.evaluate(() => document.activeElement?.closest('dialog')?.id ?? null);
+  for (let n = 0; n < 7; n++) {
+    await page.keyboard.press('Tab');
+    expect(await focusInDialog()).toBe('reauth-dialog');
+  }
+  for (let n = 0; n < 7; n++) {
+    await page.keyboard.press('Shift+Tab');
+    expect(await focusInDialog()).toBe('reauth-dialog');
+  }
+
+  // Escape cancels: the focus goes back, the page says it is not done, nothing was removed.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(removeButton).toBeFocused();
+  await expect(page.locator('#remove-error')).toHaveText(/Not done: this change needs you to confirm it’s you/);
+  expect(removals).toHaveLength(2);
+  await expect(factorRows(page)).toHaveCount(2);
+
+  // Again: a wrong code in the dialog is refused there; the right one closes it, and the removal is sent again, once.
+  await removeButton.click();
+  await expect(dialog).toBeVisible();
+  const dialogCode = dialog.getByLabel('Code from your authenticator app');
+  await dialogCode.fill(wrongCode(secret));
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.locator('#reauth-code-error')).toHaveText(`⚠ ${WRONG_CODE_MESSAGE}`);
+  await expect(dialogCode).toBeFocused();
+  await expectAccessible(page, 're-authentication dialog with an error');
+  await dialogCode.fill(await nextCode(secret));
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.locator('#security-notice')).toHaveText('“Authenticator app” is removed.');
+  await page.unroute('**/auth/factors/remove');
+  expect(removals.map((a) => a.status)).toEqual([401, 401, 401, 200]);
+  await expect(factorRows(page)).toHaveCount(1);
+
+  // Another page, another old proof: setup asks, the dialog takes the passkey (the account challenge), setup goes on.
+  await ageSession(context);
+  await page.goto('/security/setup');
+  await expect(dialog).toBeVisible();
+  await expect(page.locator('img.qr')).toHaveCount(0);
+  await dialog.getByRole('button', { name: 'Use a passkey' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('heading', { name: 'Add an authenticator app', level: 1 })).toBeVisible();
+  await expect(page.locator('img.qr')).toBeVisible();
+  const newSecret = (await page.locator('#secret').textContent())!.replace(/\s/g, '');
+  await page.getByLabel('Name (optional)').fill('Second phone');
+  await codeField(page).fill(await nextCode(newSecret));
+  await page.getByRole('button', { name: 'Add app' }).click();
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.locator('#security-notice')).toHaveText('Authenticator app “Second phone” is added.');
+  await expect(factorRows(page)).toHaveCount(2);
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Confirmed it was you' })).toHaveCount(2);
+  await screenshot(page, '15-reauthenticate-second-factor');
+});
+
+test('16. an old session without 2FA: the dialog asks for the password, then the passkey turns 2FA on', async ({
+  page,
+  context,
+}) => {
+  await addVirtualAuthenticator(page);
+  const user = await createUser(context.request, 'reauthpw');
+  await page.goto('/security');
+  await expect(page.getByText('Off.', { exact: true })).toBeVisible();
+  await ageSession(context);
+
+  const createButton = page.getByRole('button', { name: 'Create passkey' });
+  await page.getByRole('button', { name: 'Turn on with a passkey' }).click();
+  await createButton.click();
+  const dialog = reauthDialog(page);
+  await expect(dialog).toBeVisible();
+  const password = dialog.getByLabel('Your password');
+  await expect(password).toBeFocused();
+  await expectAccessible(page, 're-authentication dialog, password');
+
+  await password.fill('not my password');
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.locator('#reauth-password-error')).toHaveText(`⚠ ${WRONG_PASSWORD_MESSAGE}`);
+  await expect(password).toBeFocused();
+  await expect(password).toHaveAttribute('aria-invalid', 'true');
+  // "Cancel" cancels too, the focus back on the button.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(createButton).toBeFocused();
+  await expect(page.locator('#passkey-error')).toHaveText(/Not done/);
+
+  await createButton.click();
+  await expect(password).toBeFocused();
+  await password.fill(user.password);
+  await password.press('Enter');
+  await expect(dialog).toBeHidden();
+  await saveFirstCodes(page);
+  await expect(factorRows(page)).toHaveCount(1);
+  await expect(page.getByText('Signed in with password and second factor')).toBeVisible();
+  await screenshot(page, '16-reauthenticate-password');
+});
+
+test('17. a password reset confirmed with a passkey', async ({ page, context }) => {
+  const authenticator = await addVirtualAuthenticator(page);
+  const user = await createUser(context.request, 'resetpk');
+  const newPassword = 'reset with my passkey';
+  await page.goto('/security');
+  await createPasskeyOnPage(page, 'Laptop', true);
+  await saveFirstCodes(page);
+  await signOut(page);
+
+  expect((await context.request.post('/auth/password/forgot', { data: { email: user.email } })).status()).toBe(202);
+  await page.goto(await mailLink(user.email, '/reset-password'));
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('New password again').fill(newPassword);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(page.getByRole('heading', { name: 'Confirm with your second factor' })).toBeFocused();
+  // The challenge for the reset token answered: a passkey, besides a code and a backup code.
+  const usePasskey = page.getByRole('button', { name: 'Use a passkey and set the password' });
+  await expect(usePasskey).toBeVisible();
+  await expect(codeField(page)).toBeVisible();
+  await expect(page.getByRole('switch', { name: 'Use a backup code' })).toBeVisible();
+  await expectAccessible(page, 'reset password, passkey');
+
+  // A bad signature: the API's message, and the link still works.
+  const answers = await recordAnswers(page, '/auth/password/reset');
+  await overrideResponses(authenticator, { isBogusSignature: true });
+  await usePasskey.click();
+  await expect.poll(() => answers.length).toBe(1);
+  expect([answers[0].status, answers[0].body.error]).toEqual([400, 'invalid_credential']);
+  await expect(page.locator('#reset-code-passkey-error')).toHaveText(`⚠ ${answers[0].body.message}`);
+  await expect(usePasskey).toBeFocused();
+  await expectAccessible(page, 'reset password, passkey refused');
+  await overrideResponses(authenticator, {});
+  await usePasskey.click();
+  await expect(page.getByRole('heading', { name: 'Your password is changed' })).toBeFocused();
+  await page.unroute('**/auth/password/reset');
+  expect(answers.map((a) => a.status)).toEqual([400, 200]);
+  await screenshot(page, '17-reset-with-passkey');
+
+  // The new password and the passkey sign in.
+  await signIn(page, { ...user, password: newPassword });
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await expect(page).toHaveURL(/\/security$/);
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Password reset', exact: true })).toBeVisible();
 });

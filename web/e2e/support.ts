@@ -2,7 +2,7 @@
 // violation, RFC 6238 codes, users made through the API, the operator's
 // grant-admin, the mail the API sent (moto's SES), screenshots and axe.
 import AxeBuilder from '@axe-core/playwright';
-import { APIRequestContext, Page, test as base, expect } from '@playwright/test';
+import { APIRequestContext, BrowserContext, CDPSession, Page, test as base, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -123,18 +123,28 @@ async function ok(response: Awaited<ReturnType<APIRequestContext['post']>>): Pro
   return response.status() === 204 ? null : response.json();
 }
 
+/** The token of a verification mail's link, posted as the verify-email page would. */
+export async function verifyEmail(request: APIRequestContext, email: string, nth = 1): Promise<void> {
+  const link = await mailLink(email, '/verify-email', nth);
+  const token = new URLSearchParams(link.slice(link.indexOf('#') + 1)).get('token');
+  await ok(await request.post('/auth/email/verify', { data: { token } }));
+}
+
 /**
  * Registers and signs in a user through the context's request client, whose
- * cookies are the browser's: the browser is then signed in as that user.
+ * cookies are the browser's: the browser is then signed in as that user. The
+ * address is verified with the sign-up mail's link (turning 2FA on needs it,
+ * and so does the admin role) unless `verified: false`.
  */
 export async function createUser(
   request: APIRequestContext,
   tag: string,
-  options: { twoFactor?: boolean; signedIn?: boolean } = {},
+  options: { twoFactor?: boolean; signedIn?: boolean; verified?: boolean } = {},
 ): Promise<TestUser> {
   const user: TestUser = { email: newEmail(tag), password: `pw-${randomBytes(8).toString('hex')}` };
   const credentials = { email: user.email, password: user.password };
   await ok(await request.post('/auth/register', { data: credentials }));
+  if (options.verified !== false || options.twoFactor) await verifyEmail(request, user.email);
   await ok(await request.post('/auth/login', { data: credentials }));
   if (options.twoFactor) {
     const setup = (await ok(await request.post('/auth/2fa/setup'))) as { secret: string };
@@ -146,6 +156,114 @@ export async function createUser(
   }
   if (options.signedIn === false) await ok(await request.post('/auth/logout'));
   return user;
+}
+
+// ---- passkeys: Chromium's virtual authenticator (DevTools protocol) ----
+
+export interface VirtualAuthenticator {
+  cdp: CDPSession;
+  authenticatorId: string;
+}
+
+/**
+ * A platform authenticator for the page (it serves every page of the tab, across
+ * navigations): CTAP2, internal, resident keys, user verification that succeeds,
+ * presence simulated. `synced: true` makes its credentials backup-eligible (the
+ * API's "synced").
+ */
+export async function addVirtualAuthenticator(
+  page: Page,
+  options: { synced?: boolean } = {},
+): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+      ...(options.synced ? { defaultBackupEligibility: true, defaultBackupState: true } : {}),
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** The next responses of the authenticator: a bogus signature, or no user verification; `{}` resets. */
+export async function overrideResponses(
+  { cdp, authenticatorId }: VirtualAuthenticator,
+  bits: { isBogusSignature?: boolean; isBadUV?: boolean; isBadUP?: boolean },
+): Promise<void> {
+  await cdp.send('WebAuthn.setResponseOverrideBits', {
+    authenticatorId,
+    isBogusSignature: bits.isBogusSignature ?? false,
+    isBadUV: bits.isBadUV ?? false,
+    isBadUP: bits.isBadUP ?? false,
+  });
+}
+
+/** The credentials the authenticator holds (private keys included: a test may copy one to another authenticator). */
+export async function credentialsOf({ cdp, authenticatorId }: VirtualAuthenticator) {
+  return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+}
+
+// ---- sessions: an old proof, made in the emulator's table ----
+
+/** The claims of the context's access token (the cookie is HttpOnly for the page, not for the test). */
+export async function accessClaims(context: BrowserContext): Promise<{ sub: string; sid: string; auth_time: number }> {
+  const cookie = (await context.cookies()).find((c) => c.name === 'access_token');
+  expect(cookie, 'an access_token cookie').toBeTruthy();
+  const payload = cookie!.value.split('.')[1];
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+}
+
+async function dynamo(target: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(MOTO_URL, {
+    method: 'POST',
+    headers: {
+      'X-Amz-Target': `DynamoDB_20120810.${target}`,
+      'Content-Type': 'application/x-amz-json-1.0',
+      // moto checks no signature; the header only has to look like one.
+      Authorization:
+        'AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  expect(response.ok, `DynamoDB ${target}: ${text}`).toBe(true);
+  return text ? JSON.parse(text) : {};
+}
+
+/**
+ * Makes the context's session an old one: its proof an hour back, directly in
+ * moto's table, and the access cookie deleted, so that the page's next request
+ * refreshes and gets an access token with that old `auth_time`: a route that
+ * needs a recent proof then answers `401 reauthentication_required` for real.
+ * The session item is `pk = USER#<sub>`, `sk = SESSION#<sid>`
+ * (shared/src/store/keys.rs); its `authTime` (Unix seconds) is what a refresh
+ * puts in the access token's `auth_time`, while the 30-day end counts from its
+ * own `startedAt`, which stays (shared/src/store/records.rs). The profile
+ * keeps no time of the last proof.
+ */
+export async function ageSession(context: BrowserContext, seconds = 3600): Promise<void> {
+  const { sub, sid } = await accessClaims(context);
+  const key = { pk: { S: `USER#${sub}` }, sk: { S: `SESSION#${sid}` } };
+  const item = (await dynamo('GetItem', { TableName: TABLE_NAME, Key: key, ConsistentRead: true }))['Item'] as
+    | Record<string, { N?: string }>
+    | undefined;
+  const current = Number(item?.['authTime']?.N);
+  const now = Date.now() / 1000;
+  expect(Math.abs(now - current), `session ${sid} of ${sub}: authTime in Unix seconds, recent`).toBeLessThan(900);
+  await dynamo('UpdateItem', {
+    TableName: TABLE_NAME,
+    Key: key,
+    UpdateExpression: 'SET authTime = :old',
+    ConditionExpression: 'attribute_exists(pk) AND authTime = :current',
+    ExpressionAttributeValues: { ':old': { N: String(current - seconds) }, ':current': { N: String(current) } },
+  });
+  await context.clearCookies({ name: 'access_token' });
 }
 
 /** The operator's command, as the README has it: make grant-admin with an already built authctl. */
@@ -163,7 +281,7 @@ export function grantAdmin(email: string): void {
       AWS_REGION: process.env['AWS_REGION'] ?? 'us-east-1',
       // authctl mails the user a notice of some commands: the local stack's sender and front end.
       MAIL_FROM: process.env['MAIL_FROM'] ?? 'no-reply@twofa.example.com',
-      WEB_BASE_URL: process.env['WEB_BASE_URL'] ?? 'http://127.0.0.1:4200',
+      WEB_BASE_URL: process.env['WEB_BASE_URL'] ?? 'http://localhost:4200',
     },
   });
 }
@@ -228,6 +346,8 @@ export interface Answer {
   status: number;
   headers: Record<string, string>;
   body: { error?: string; message?: string } & Record<string, unknown>;
+  /** What the page sent (JSON), to send it again beside the page. */
+  request: unknown;
 }
 
 /**
@@ -240,12 +360,45 @@ export interface Answer {
 export async function recordAnswers(page: Page, path: string): Promise<Answer[]> {
   const answers: Answer[] = [];
   await page.route(`**${path}`, async (route) => {
+    // What goes out: the page's body, or the one `sendInsteadOnce` put in its place.
+    const sent = route.request().postData();
     const response = await route.fetch();
     const text = await response.text();
-    answers.push({ status: response.status(), headers: response.headers(), body: text ? JSON.parse(text) : {} });
+    answers.push({
+      status: response.status(),
+      headers: response.headers(),
+      body: text ? JSON.parse(text) : {},
+      request: sent ? JSON.parse(sent) : null,
+    });
     await route.fulfill({ response });
   });
   return answers;
+}
+
+/**
+ * The page's next request to `path` goes to the API with `body` instead of
+ * the page's own (a captured request replayed, as an attacker would send
+ * it); the API's answer goes to the page. Call it after `recordAnswers` for
+ * the same path: that one then records this request and its answer.
+ */
+export async function sendInsteadOnce(page: Page, path: string, body: unknown): Promise<void> {
+  await page.route(`**${path}`, (route) => route.fallback({ postData: JSON.stringify(body) }), { times: 1 });
+}
+
+/**
+ * The API's next answer to the page's request to `path`, changed by `edit` on
+ * its way to the page (a client that does not do what the API said, as an
+ * attacker's would not).
+ */
+export async function editAnswerOnce<T>(page: Page, path: string, edit: (body: T) => unknown): Promise<void> {
+  await page.route(
+    `**${path}`,
+    async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: edit((await response.json()) as T) });
+    },
+    { times: 1 },
+  );
 }
 
 // ---- the signed-in user's view ----
