@@ -10,7 +10,7 @@ TOOLS := $(VENV)/.installed
 WEB_DEPS := web/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key retire-signing-key mail
+.PHONY: dev test bench prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key retire-signing-key migrate-factors mail
 
 ## make dev: the web front end at http://localhost:4200, the API at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS) $(WEB_DEPS)
@@ -57,6 +57,11 @@ rotate-signing-key:
 ## make retire-signing-key KID=s1 [TABLE=...]: a leaked key goes now; if it was signing, a successor signs at once
 retire-signing-key:
 	KID="$(KID)" scripts/authctl.sh $@ "" "$(TABLE)"
+
+## make migrate-factors [TABLE=...]: once, after upgrading a stack deployed before several factors (v3):
+## each user's authenticator app moves into the factors list (idempotent)
+migrate-factors:
+	scripts/authctl.sh $@ "" "$(TABLE)"
 
 ## make mail [N=5]: the newest mail the local stack of `make dev` sent, with its links
 mail: $(TOOLS)

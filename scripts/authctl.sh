@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make grant-admin|revoke-admin|reset-2fa EMAIL=... [TABLE=...]`,
 # `make rotate-signing-key [LEAD=seconds] [TABLE=...]`,
-# `make retire-signing-key KID=... [TABLE=...]`, and `init` (run by `make deploy`).
+# `make retire-signing-key KID=... [TABLE=...]`, `make migrate-factors [TABLE=...]`,
+# and `init` (run by `make deploy`).
 # Without TABLE: the local stack of `make dev` (moto on 127.0.0.1:5050).
 # With TABLE: that DynamoDB table, with your ordinary AWS credentials
 # (AWS_PROFILE / AWS_REGION or the usual environment variables); the key
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command=$1 email=${2:-} table=${3:-}
-if [ -z "$email" ] && [[ ! "$command" =~ ^(rotate-signing-key|retire-signing-key|init)$ ]]; then
+if [ -z "$email" ] && [[ ! "$command" =~ ^(rotate-signing-key|retire-signing-key|init|migrate-factors)$ ]]; then
   echo "usage: make $command EMAIL=user@example.com [TABLE=<deployed table name>]" >&2
   exit 2
 fi
@@ -30,8 +31,8 @@ if [ "$command" = rotate-signing-key ]; then
 elif [ "$command" = retire-signing-key ]; then
   [ -n "${KID:-}" ] || { echo "usage: make retire-signing-key KID=<kid> [TABLE=...]" >&2; exit 2; }
   "$AUTHCTL_BIN" --table "$table" retire-signing-key "$KID"
-elif [ "$command" = init ]; then
-  "$AUTHCTL_BIN" --table "$table" init
+elif [ "$command" = init ] || [ "$command" = migrate-factors ]; then
+  "$AUTHCTL_BIN" --table "$table" "$command"
 else
   "$AUTHCTL_BIN" --table "$table" "$command" "$email"
 fi

@@ -8,6 +8,7 @@
 //! authctl --table <table-name> rotate-signing-key [--lead <seconds>]
 //! authctl --table <table-name> retire-signing-key <kid>
 //! authctl --table <table-name> init
+//! authctl --table <table-name> migrate-factors
 //! ```
 //!
 //! The key commands also need `KMS_KEY_ID` (the stack's key). `init` creates
@@ -16,7 +17,9 @@
 //! no function may create keys. `rotate-signing-key` publishes the next key,
 //! which signs after 5 minutes + the lead (at least 300 s; default 7200).
 //! `retire-signing-key` is for a leaked key: it goes at once, and a successor
-//! signs at once.
+//! signs at once. `migrate-factors`, once after upgrading a stack deployed
+//! before several factors, moves each user's authenticator app into the
+//! factors map (until then those users' requests fail closed with a 500).
 //!
 //! `MAIL_FROM` and `WEB_BASE_URL` (as the stack's parameters) say where the
 //! user's notice of a 2FA reset comes from and where its link leads; `ISSUER`
@@ -27,7 +30,7 @@ use std::sync::Arc;
 
 use shared::app::Clients;
 use shared::app::keyring::{Keyring, initialise};
-use shared::clock::{SystemClock, rfc3339};
+use shared::clock::{Clock, SystemClock, rfc3339};
 use shared::config::MailConfig;
 use shared::crypto::DEFAULT_LEAD_SECS;
 use shared::domain::Email;
@@ -39,7 +42,8 @@ use shared::store::Repo;
 const USAGE: &str = "usage: authctl --table <table-name> (grant-admin | revoke-admin | reset-2fa) <email>\n       \
                      authctl --table <table-name> rotate-signing-key [--lead <seconds>]\n       \
                      authctl --table <table-name> retire-signing-key <kid>\n       \
-                     authctl --table <table-name> init";
+                     authctl --table <table-name> init\n       \
+                     authctl --table <table-name> migrate-factors";
 
 /// A command on the keyring.
 enum KeyCommand {
@@ -66,6 +70,12 @@ async fn main() -> ExitCode {
             _ => return fail(USAGE),
         };
         return keys(table, key_command).await;
+    }
+    if let [flag, table, command] = args.as_slice()
+        && flag == "--table"
+        && command == "migrate-factors"
+    {
+        return migrate_factors(table).await;
     }
     let (table, command, email) = match args.as_slice() {
         [flag, table, command, email] if flag == "--table" => (table, command, email),
@@ -162,6 +172,22 @@ async fn keys(table: &str, command: KeyCommand) -> ExitCode {
     match done {
         Ok(message) => {
             println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),
+    }
+}
+
+async fn migrate_factors(table: &str) -> ExitCode {
+    lambda_http::tracing::init_default_subscriber();
+    let sdk = shared::aws::sdk_config().await;
+    let repo = Repo::new(Clients::new(&sdk).dynamo, table);
+    match repo.migrate_factors(SystemClock.now().timestamp()).await {
+        Ok(migrated) => {
+            println!(
+                "moved {} authenticator app(s) into the factors list; {} changed meanwhile and were left as they are",
+                migrated.moved, migrated.skipped
+            );
             ExitCode::SUCCESS
         }
         Err(err) => fail(&format!("failed: {}", ErrorChain(&err))),

@@ -91,3 +91,53 @@ async fn reset_2fa_mails_the_user_a_notice_from_the_operator() {
         testkit::one_notice(&address, "Two-factor authentication was reset", env.app.now(), &client, &[]).await;
     assert!(notice.body.contains("From</th><td>an operator of the service"), "{}", notice.body);
 }
+
+/// A profile as v2 wrote it for a user with 2FA on: one app as `totpSecret`
+/// and `lastStep`, no `factors` map.
+async fn v2_profile(env: &TestEnv, email: &str) -> (shared::store::UserRecord, Vec<u8>) {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let user = env.register_verified(email).await;
+    let secret = shared::factors::totp::TotpSecret::generate();
+    let sealed = env.keys().await.seal_totp_secret(&user.id, secret.bytes());
+    env.clients
+        .dynamo
+        .update_item()
+        .table_name(env.app.repo.table())
+        .key("pk", V::S(format!("USER#{}", user.id)))
+        .key("sk", V::S("PROFILE".into()))
+        .update_expression("SET totpSecret = :s, lastStep = :step, enabledAt = :at, twofaEnabled = :on REMOVE factors")
+        .expression_attribute_values(":s", V::B(sealed.clone().into()))
+        .expression_attribute_values(":step", V::N("59000000".into()))
+        .expression_attribute_values(":at", V::N("1770000000".into()))
+        .expression_attribute_values(":on", V::Bool(true))
+        .send()
+        .await
+        .unwrap();
+    (user, sealed)
+}
+
+#[tokio::test]
+async fn migrate_factors_moves_a_v2_app_into_the_factors_map_once() {
+    let env = TestEnv::new().await;
+    let (user, sealed) = v2_profile(&env, "v2@example.com").await;
+    let plain = env.register_verified("v3@example.com").await;
+    assert!(env.app.repo.user(&user.id).await.is_err(), "v3 refuses to guess at a v2 profile");
+
+    let now = env.app.now().timestamp();
+    let migrated = env.app.repo.migrate_factors(now).await.unwrap();
+    assert_eq!(migrated, shared::store::Migrated { moved: 1, skipped: 0 });
+    let moved = env.user(&user.id).await;
+    assert_eq!(moved.factors.len(), 1);
+    let factor = &moved.factors[0];
+    assert_eq!((factor.name.as_str(), factor.created_at), ("Authenticator app", 1_770_000_000));
+    let shared::store::FactorSecret::Totp { sealed_secret, last_step } = &factor.secret else { panic!("an app") };
+    assert_eq!((sealed_secret, *last_step), (&sealed, Some(59_000_000)), "the same secret and last step");
+    assert!(moved.twofa_enabled() && moved.version == user.version, "2FA stays on, sessions stay");
+    assert!(env.keys().await.open_totp_secret(&user.id, sealed_secret).is_ok(), "it still opens");
+    assert!(env.user(&plain.id).await.factors.is_empty(), "a profile without an app is left alone");
+
+    let again = env.app.repo.migrate_factors(now).await.unwrap();
+    assert_eq!(again, shared::store::Migrated::default(), "nothing left to move");
+    let after = env.user(&user.id).await;
+    assert_eq!((after.factors.len(), &after.factors[0].id), (1, &factor.id), "the same one factor");
+}

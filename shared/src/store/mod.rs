@@ -1,7 +1,8 @@
 //! The DynamoDB repository: one table, every invariant a condition. `Repo`
 //! reads (`repo.rs`), counts attempts before they are checked (`attempts.rs`)
 //! and commits a use case's conditional writes in one transaction
-//! (`writes.rs`); `records.rs` says what the items hold, `keys.rs` their keys.
+//! (`writes.rs`); `records.rs` says what the items hold, `keys.rs` their keys;
+//! `migrate.rs` moves v2 profiles' one app into the factors map.
 //!
 //! Items (partition key `pk`, sort key `sk`, TTL attribute `ttl`):
 //!
@@ -22,12 +23,14 @@
 mod attempts;
 mod items;
 mod keys;
+mod migrate;
 mod records;
 mod repo;
 pub mod table;
 pub mod writes;
 
 pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
+pub use migrate::Migrated;
 pub use records::{
     AuditRecord, CeremonyRecord, FactorRecord, FactorSecret, KeyringEntry, KeyringItems, LoginAccount, LoginRecord,
     PendingSetup, PendingToken, SessionRecord, UserRecord,
