@@ -21,6 +21,47 @@ pub fn unique_email(name: &str) -> String {
     format!("{name}-{}@example.com", shared::crypto::random_id())
 }
 
+/// The web front end's origin on the relying party's host (`localhost`:
+/// browsers refuse WebAuthn on an IP address): the first origin of the
+/// stack's `ALLOWED_ORIGINS` (`E2E_ALLOWED_ORIGINS`) whose host is
+/// `localhost`. Passkey ceremonies run there, and its requests carry it as `Origin`.
+pub fn front_end_origin() -> String {
+    let allowed = std::env::var("E2E_ALLOWED_ORIGINS").expect("E2E_ALLOWED_ORIGINS: the stack's ALLOWED_ORIGINS");
+    allowed
+        .split(',')
+        .map(str::trim)
+        .find(|origin| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                .is_some_and(|rest| rest == "localhost" || rest.starts_with("localhost:"))
+        })
+        .unwrap_or_else(|| panic!("no allowed origin on localhost in {allowed:?}"))
+        .to_string()
+}
+
+/// A user as v3 lets them turn 2FA on: registered with `email` and
+/// `password`, the address verified by the token of the sign-up mail
+/// (`POST /auth/email/verify`), then signed in with the password, so the
+/// session's proof is recent. Returns the login's `User`.
+pub async fn verified_and_signed_in(browser: &mut Browser, email: &str, password: &str) -> Value {
+    let created =
+        browser.post("/auth/register", Some(serde_json::json!({ "email": email, "password": password }))).await;
+    assert_eq!(created.status, 201, "register: {:?}", created.body);
+    let mails = testkit::mail_to(email).await;
+    let tokens: Vec<String> = mails.iter().filter_map(testkit::SentMail::token).collect();
+    assert_eq!(tokens.len(), 1, "one verification mail to {email}: {mails:?}");
+    let verified = browser.post("/auth/email/verify", Some(serde_json::json!({ "token": tokens[0] }))).await;
+    assert_eq!((verified.status.as_u16(), &verified.body["message"]), (200, &Value::from("email verified")));
+    let login = browser.post("/auth/login", Some(serde_json::json!({ "email": email, "password": password }))).await;
+    assert_eq!(login.status, 200, "login: {:?}", login.body);
+    assert_eq!(
+        (&login.body["requires2FA"], &login.body["user"]["emailVerified"]),
+        (&Value::Bool(false), &Value::Bool(true))
+    );
+    login.body["user"].clone()
+}
+
 /// Everything stored about one user: the items of its partition and its
 /// email's login item, in key order. For "this changed nothing" checks.
 pub async fn stored_state(user_id: &str, email: &str) -> Vec<HashMap<String, AttributeValue>> {
@@ -47,11 +88,13 @@ pub async fn stored_state(user_id: &str, email: &str) -> Vec<HashMap<String, Att
     partition.items.unwrap_or_default().into_iter().chain(login.item).collect()
 }
 
-/// One client: a cookie jar keyed by (name, path).
+/// One client: a cookie jar keyed by (name, path), and the `Origin` its
+/// requests carry when it is a page of the front end.
 pub struct Browser {
     http: reqwest::Client,
     base: String,
     jar: BTreeMap<(String, String), String>,
+    origin: Option<String>,
 }
 
 /// A response, read once.
@@ -85,7 +128,13 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
-        Browser { http: reqwest::Client::new(), base: base_url(), jar: BTreeMap::new() }
+        Browser { http: reqwest::Client::new(), base: base_url(), jar: BTreeMap::new(), origin: None }
+    }
+
+    /// A browser on the web front end ([`front_end_origin`]): every request
+    /// carries its `Origin`, as a page's `fetch` does.
+    pub fn on_front_end() -> Self {
+        Browser { origin: Some(front_end_origin()), ..Self::new() }
     }
 
     /// The current value of a cookie the server set, whatever its path.
@@ -122,6 +171,11 @@ impl Browser {
         }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        if let Some(origin) = &self.origin
+            && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("origin"))
+        {
+            request = request.header("origin", origin);
         }
         for (name, value) in headers {
             request = request.header(*name, *value);

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use e2e::{Browser, Page, unique_email};
+use e2e::{Browser, Page, unique_email, verified_and_signed_in};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shared::domain::{ACCESS_TTL_SECS, Aal, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, Role, TokenKind};
@@ -23,8 +23,9 @@ fn code(secret: &TotpSecret, offset: i64) -> String {
     code_at(secret, (unix_now() as i64 + offset) as u64)
 }
 
-/// Runs an operator target of the Makefile against the table `make test` serves.
-fn make(target: &str, email: &str) {
+/// Runs an operator target of the Makefile against the table `make test`
+/// serves; whether it succeeded.
+fn try_make(target: &str, email: &str) -> bool {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME of the local stack");
     let status = Command::new("make")
         .args(["-s", "-C", concat!(env!("CARGO_MANIFEST_DIR"), "/.."), target])
@@ -32,9 +33,15 @@ fn make(target: &str, email: &str) {
         .arg(format!("TABLE={table}"))
         .status()
         .expect("run make");
-    assert!(status.success(), "make {target} failed");
+    status.success()
 }
 
+fn make(target: &str, email: &str) {
+    assert!(try_make(target, email), "make {target} failed");
+}
+
+/// Registered and signed in, the address left unverified (enough where no
+/// 2FA is turned on; [`verified_and_signed_in`] where it is).
 async fn register_and_login(browser: &mut Browser, email: &str) -> Page {
     browser.post("/auth/register", Some(json!({ "email": email, "password": PASSWORD }))).await;
     browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await
@@ -57,7 +64,7 @@ async fn enable_2fa(browser: &mut Browser) -> (TotpSecret, Vec<String>) {
 async fn an_admin_must_turn_2fa_on_and_cannot_turn_it_off() {
     let email = unique_email("admin");
     let mut browser = Browser::new();
-    register_and_login(&mut browser, &email).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     make("grant-admin", &email);
     assert_eq!(browser.get("/auth/me").await.status, 401, "granting ended the session");
 
@@ -87,10 +94,20 @@ async fn an_admin_must_turn_2fa_on_and_cannot_turn_it_off() {
 }
 
 #[tokio::test]
+async fn the_admin_role_is_granted_only_to_a_verified_address() {
+    let email = unique_email("admin-unverified");
+    let mut browser = Browser::new();
+    register_and_login(&mut browser, &email).await;
+    assert!(!try_make("grant-admin", &email), "v3: grant-admin refuses an unverified address");
+    let me = browser.get("/auth/me").await;
+    assert_eq!((me.status.as_u16(), &me.body["role"]), (200, &json!("user")), "nothing changed, the session lives on");
+}
+
+#[tokio::test]
 async fn reset_2fa_lets_a_locked_out_user_in_with_the_password_alone() {
     let email = unique_email("lost-phone");
     let mut browser = Browser::new();
-    register_and_login(&mut browser, &email).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     let (secret, _) = enable_2fa(&mut browser).await;
 
     // The phone and every backup code are gone: five wrong guesses lock the codes out.
@@ -117,7 +134,7 @@ async fn reset_2fa_lets_a_locked_out_user_in_with_the_password_alone() {
 async fn no_password_secret_code_or_token_reaches_the_logs() {
     let email = unique_email("quiet");
     let mut browser = Browser::new();
-    register_and_login(&mut browser, &email).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     let (secret, backup) = enable_2fa(&mut browser).await;
     let mut tokens = vec![browser.cookie("access_token").unwrap(), browser.cookie("refresh_token").unwrap()];
     browser.post("/auth/logout", None).await;
@@ -149,6 +166,8 @@ async fn no_password_secret_code_or_token_reaches_the_logs() {
     assert!(json_lines > 0, "the functions log structured JSON");
     assert!(log.contains("requestId"), "log lines carry the request id");
     let mut secrets = vec![PASSWORD.to_string(), "a wrong password!".into(), secret.to_base32(), next, wrong];
+    // The sign-up mail's token, used to verify the address.
+    secrets.extend(testkit::mail_to(&email).await.iter().filter_map(testkit::SentMail::token));
     secrets.extend(backup.iter().flat_map(|c| [c.clone(), c.replace('-', "")]));
     for token in tokens {
         // Any one part of a JWT is enough to spot it.
@@ -199,7 +218,7 @@ fn rewrite_header(token: &str, header: &str) -> String {
 async fn malformed_requests_get_the_contract_error_and_change_nothing() {
     let email = unique_email("fuzz");
     let mut browser = Browser::new();
-    register_and_login(&mut browser, &email).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     let (secret, _) = enable_2fa(&mut browser).await;
     let access = browser.cookie("access_token").unwrap();
     let refresh = browser.cookie("refresh_token").unwrap();
@@ -316,7 +335,8 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
         (Method::POST, "/auth/refresh", Some(("refresh_token", "e30.e30.e30")), None, None, None, 401, "unauthorized"),
         (Method::POST, "/auth/logout-all", Some(("access_token", &expired)), None, None, None, 401, "unauthorized"),
         (Method::POST, "/auth/2fa/setup", Some(("access_token", &wrong_kid)), None, None, None, 401, "unauthorized"),
-        (Method::POST, "/auth/2fa/setup", auth, None, None, None, 409, "twofa_already_enabled"),
+        // v3: with 2FA on, setup prepares a further app; a blank name is refused first.
+        (Method::POST, "/auth/2fa/setup", auth, None, json_ct, body(json!({"name": "   "})), 400, "invalid_request"),
         (
             Method::POST,
             "/auth/2fa/enable",
@@ -469,7 +489,7 @@ async fn malformed_requests_get_the_contract_error_and_change_nothing() {
 async fn a_post_from_another_site_is_refused_first_and_requests_without_origin_pass() {
     let email = unique_email("origin");
     let mut browser = Browser::new();
-    register_and_login(&mut browser, &email).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     for path in ["/auth/2fa/setup", "/auth/logout-all", "/auth/logout", "/auth/refresh"] {
         let forged = browser.send(Method::POST, path, None, &[("origin", "https://evil.example")]).await;
         assert_eq!((forged.status.as_u16(), forged.error()), (403, "forbidden_origin"), "{path}");

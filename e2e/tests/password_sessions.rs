@@ -31,7 +31,8 @@ async fn register_login_me_refresh_logout() {
     assert_eq!(
         me.body,
         json!({
-            "id": id, "email": email, "emailVerified": false, "role": "user", "twoFactorEnabled": false, "aal": 1
+            "id": id, "email": email, "emailVerified": false, "role": "user", "twoFactorEnabled": false, "aal": 1,
+            "passkeys": 0
         })
     );
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e::{Browser, unique_email};
+use e2e::{Browser, unique_email, verified_and_signed_in};
 use serde_json::json;
 use shared::factors::totp::{TotpSecret, code_at};
 use testkit::mail_to;
@@ -40,8 +40,7 @@ async fn the_sign_up_mail_verifies_the_address() {
 async fn a_reset_with_2fa_on_needs_a_code_and_then_the_new_password_signs_in() {
     let email = unique_email("reset");
     let mut browser = Browser::new();
-    signed_up(&mut browser, &email).await;
-    browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
+    verified_and_signed_in(&mut browser, &email, PASSWORD).await;
     let setup = browser.post("/auth/2fa/setup", None).await;
     let secret = TotpSecret::from_base32(setup.body["secret"].as_str().unwrap()).unwrap();
     let left_in_step = 30 - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 30;

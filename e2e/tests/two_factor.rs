@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use e2e::{Browser, unique_email};
+use e2e::{Browser, unique_email, verified_and_signed_in};
 use serde_json::{Value, json};
 use shared::factors::totp::{TotpSecret, code_at};
 
@@ -39,11 +39,10 @@ fn wrong_code(secret: &TotpSecret) -> String {
         .unwrap()
 }
 
+/// A new user, address verified and signed in (v3: turning 2FA on needs both).
 async fn signed_up(browser: &mut Browser) -> String {
     let email = unique_email("tfa");
-    assert_eq!(browser.post("/auth/register", Some(json!({ "email": email, "password": PASSWORD }))).await.status, 201);
-    let login = browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
-    assert_eq!(login.body["requires2FA"], false);
+    verified_and_signed_in(browser, &email, PASSWORD).await;
     email
 }
 
@@ -81,8 +80,11 @@ async fn enable_login_verify_and_disable_like_a_user_would() {
     let backup: Vec<String> =
         enabled.body["backupCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     assert_eq!(backup.len(), 10);
+    let factor = &enabled.body["factor"];
+    assert_eq!((&factor["type"], &factor["name"]), (&json!("totp"), &json!("Authenticator app")), "v3: the new factor");
     let status = browser.get("/auth/2fa/status").await;
     assert_eq!((status.body["enabled"].clone(), status.body["backupCodesRemaining"].clone()), (json!(true), json!(10)));
+    assert_eq!(status.body["factors"], 1);
 
     // The session from before enabling is over: its refresh token no longer works.
     let mut old_tab = Browser::new();
@@ -137,7 +139,7 @@ async fn enable_login_verify_and_disable_like_a_user_would() {
     assert_eq!(other.get("/auth/me").await.status, 401);
     assert_eq!(
         browser.get("/auth/2fa/status").await.body,
-        json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null })
+        json!({ "enabled": false, "enabledAt": null, "backupCodesRemaining": null, "factors": 0 })
     );
     assert_eq!(login(&mut Browser::new(), &email).await["requires2FA"], false);
 }
