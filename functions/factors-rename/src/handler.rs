@@ -56,15 +56,21 @@ mod tests {
         let kit = env.enroll(&env.register_verified(&unique_email("rename")).await).await;
         let theirs = env.enroll(&env.register_verified(&unique_email("rename-other")).await).await;
         let session = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
-        env.keys().await;
         env.calls.reset();
         let reply =
             rename(&env, &session.access_token, json!({ "factorId": kit.factor_id, "name": "  Work phone " })).await;
         assert_eq!(reply.status(), 200, "{}", reply.json());
-        // The session read with the profile; the new name and its audit event in one transaction.
-        assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"]);
+        // A cold container reads the keyring and unwraps the MAC key (to verify the
+        // token); then, as on every warm request, the session read with the
+        // profile, and the new name with its audit event in one transaction.
+        let cold = ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"];
+        assert_eq!(env.calls.take(), cold);
+        let warm =
+            rename(&env, &session.access_token, json!({ "factorId": kit.factor_id, "name": "Work phone" })).await;
+        assert_eq!(warm.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"], "warm: 2 calls");
         let events = env.app.repo.recent_events(&kit.user.id, env.app.now().timestamp(), 50).await.unwrap();
-        assert_eq!(events.iter().filter(|e| e.kind == EventKind::FactorRenamed).count(), 1);
+        assert_eq!(events.iter().filter(|e| e.kind == EventKind::FactorRenamed).count(), 2, "one event per rename");
         assert_eq!((reply.json()["name"].clone(), reply.json()["type"].clone()), (json!("Work phone"), json!("totp")));
         assert_eq!(env.user(&kit.user.id).await.factor(&kit.factor_id).unwrap().name, "Work phone");
         for name in [json!(""), json!("x".repeat(65)), json!("a\u{7}b"), json!(5)] {
