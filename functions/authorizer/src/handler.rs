@@ -4,7 +4,9 @@
 //! published keys, refuses it when the user's token version has changed
 //! (logout-all, 2FA on or off, a password reset or change, an operator
 //! command), can require the second factor per route, and hands the route
-//! `sub`, `sid`, `role` and `aal` as context. One `GetItem` per decision, or
+//! `sub`, `sid`, `role` and `aal` as context. It refuses a token whose session
+//! ended (logout, revocation, reuse, its 30 days) as at once. One read per decision
+//! (`BatchGetItem`: the profile and the session), or
 //! none when API Gateway answers from its authorizer cache (whose key must
 //! hold the route: the decision depends on it). A token from the cookie on a
 //! request with effects is refused when its `Origin` is another site's (as
@@ -19,7 +21,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request};
 use serde::{Deserialize, Serialize};
 use shared::domain::{Aal, Role};
-use shared::http::{ACCESS_COOKIE, access_claims, bearer_token, cookie};
+use shared::http::{ACCESS_COOKIE, access_claims, bearer_token, cookie, current_session};
 use shared::{ApiError, App};
 
 /// Which routes need the second factor: `AAL2_ROUTES`, route keys separated
@@ -96,8 +98,7 @@ async fn decide(
     if needs_aal2 && claims.aal != Aal::Two {
         return Ok(None);
     }
-    let current = app.repo.user(&claims.reg.sub).await?.is_some_and(|user| user.version == claims.ver);
-    if !current {
+    if current_session(app, &claims).await?.is_none() {
         return Ok(None);
     }
     let role = if claims.role == Role::Admin && claims.aal == Aal::Two { Role::Admin } else { Role::User };
@@ -299,7 +300,7 @@ mod tests {
         env.calls.reset();
         // A cold container first reads the published keys and unwraps the key that authenticates them.
         assert!(decide(&env, "GET /hello", Some(&session.access_token), None).await.is_authorized);
-        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.GetItem"]);
+        assert_eq!(env.calls.take(), ["DynamoDB.Query", "KMS.Decrypt", "DynamoDB.BatchGetItem"]);
         for (bearer, cookie) in
             [(Some(session.access_token.as_str()), None), (None, Some(session.access_token.as_str()))]
         {
@@ -309,7 +310,7 @@ mod tests {
                 decision.context,
                 Granted { sub: user.id.clone(), sid: session.record.session_id.clone(), role: "user".into(), aal: 2 }
             );
-            assert_eq!(env.calls.take(), ["DynamoDB.GetItem"]);
+            assert_eq!(env.calls.take(), ["DynamoDB.BatchGetItem"], "the profile and the session in one read");
         }
         assert!(decide(&env, "POST /transfers", Some(&session.access_token), None).await.is_authorized);
     }
@@ -324,6 +325,36 @@ mod tests {
         let after = decide(&env, "GET /hello", Some(&session.access_token), None).await;
         assert!(!after.is_authorized, "logout-all did not reach the other API");
         assert_eq!(after.context, Granted::default(), "nothing is handed to a refused request");
+    }
+
+    #[tokio::test]
+    async fn a_token_of_an_ended_session_is_refused_at_once() {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let env = TestEnv::new().await;
+        let user = env.register("ended@example.com").await;
+        let ended = env.sign_in(&user, None).await;
+        let other = env.sign_in(&user, None).await;
+        assert!(decide(&env, "GET /hello", Some(&ended.access_token), None).await.is_authorized);
+        let logout = shared::store::writes::delete_session(&user.id, &ended.record.session_id);
+        env.app.repo.commit(vec![logout]).await.unwrap();
+        let after = decide(&env, "GET /hello", Some(&ended.access_token), None).await;
+        assert!(!after.is_authorized, "a logged-out session's token still passed");
+        assert!(decide(&env, "GET /hello", Some(&other.access_token), None).await.is_authorized, "only that session");
+        // Its 30 days over: refused, though the token itself is still valid.
+        let old = env.sign_in(&user, None).await;
+        let started = env.app.now().timestamp() - shared::domain::SESSION_MAX_SECS - 1;
+        env.clients
+            .dynamo
+            .update_item()
+            .table_name(env.app.repo.table())
+            .key("pk", AttributeValue::S(format!("USER#{}", user.id)))
+            .key("sk", AttributeValue::S(format!("SESSION#{}", old.record.session_id)))
+            .update_expression("SET startedAt = :started")
+            .expression_attribute_values(":started", AttributeValue::N(started.to_string()))
+            .send()
+            .await
+            .unwrap();
+        assert!(!decide(&env, "GET /hello", Some(&old.access_token), None).await.is_authorized, "past its end");
     }
 
     #[tokio::test]

@@ -79,16 +79,27 @@ pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<C
         return Err(ApiError::Unauthorized);
     };
     let claims = access_claims(app, req, &token).await?;
-    let (user, session) = match app.repo.user_and_session(&claims.reg.sub, &claims.sid).await? {
-        (Some(user), Some(session)) if user.version == claims.ver && session.live_at(app.now().timestamp()) => {
-            (user, session)
-        }
-        _ => return Err(ApiError::Unauthorized),
+    let Some((user, session)) = current_session(app, &claims).await? else {
+        return Err(ApiError::Unauthorized);
     };
     if rule == AdminRule::RequiresTwofa && user.role == Role::Admin && !user.twofa_enabled() {
         return Err(ApiError::MfaRequired);
     }
     Ok(Caller { claims, user, session })
+}
+
+/// The user and the session a verified access token names, while the token's
+/// version is the user's and the session has not ended; one read.
+pub async fn current_session(
+    app: &App,
+    claims: &AccessClaims,
+) -> Result<Option<(UserRecord, SessionRecord)>, ApiError> {
+    Ok(match app.repo.user_and_session(&claims.reg.sub, &claims.sid).await? {
+        (Some(user), Some(session)) if user.version == claims.ver && session.live_at(app.now().timestamp()) => {
+            Some((user, session))
+        }
+        _ => None,
+    })
 }
 
 /// The claims of a valid access token, or `401 unauthorized` whatever the

@@ -10,7 +10,7 @@ mod response;
 mod serve;
 mod views;
 
-pub use auth::{AdminRule, Caller, access_claims, authenticate};
+pub use auth::{AdminRule, Caller, access_claims, authenticate, current_session};
 pub use bodies::{Credentials, NameBody, PasskeyProof, SecondFactorBody};
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE, TWOFA_COOKIE};
 pub use request::{bearer_token, cookie, json_body, optional_json_body};
