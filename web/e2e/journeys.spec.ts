@@ -1068,7 +1068,7 @@ test('15. an old session: the re-authentication dialog asks for the second facto
   await expect.poll(() => refreshes).toEqual([200]);
   await expect(dialog).toHaveAccessibleDescription(/needs a recent proof that it is you/);
   await expectAccessible(page, 're-authentication dialog, second factor');
-  await docsScreenshot(page, 'reauthenticate');
+  await docsScreenshot(page, 'reauthenticate', { fullPage: false });
 
   // The focus stays in the dialog, both ways.
   const focusInDialog = () => page.evaluate(() => document.activeElement?.closest('dialog')?.id ?? null);

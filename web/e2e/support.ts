@@ -424,13 +424,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /**
  * A screenshot for the README. Written to web/docs only when DOCS_SCREENSHOTS=1
  * (they show a random test address, so every run would change the committed
- * files); otherwise beside the other screenshots.
+ * files); otherwise beside the other screenshots. A modal dialog is taken as the
+ * window shows it (`fullPage: false`): its backdrop covers the window, not the page.
  */
-export async function docsScreenshot(page: Page, name: string): Promise<void> {
+export async function docsScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   const dir = process.env['DOCS_SCREENSHOTS'] === '1' ? DOCS_DIR : SCREENSHOT_DIR;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, dir === DOCS_DIR ? `${name}.png` : `docs-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: options.fullPage ?? true });
   console.log(`screenshot: ${path}`);
 }
 
