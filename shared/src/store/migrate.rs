@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{Item, ItemExt, s};
 use super::records::{FactorRecord, FactorSecret};
-use super::repo::{Repo, is_condition_failure};
+use super::repo::{Repo, applied};
 use crate::crypto::random_id;
 use crate::error::ApiError;
 
@@ -82,10 +82,6 @@ impl Repo {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(ApiError::aws(err)),
-        }
+        applied(result)
     }
 }

@@ -245,11 +245,7 @@ impl Repo {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(ApiError::aws(err)),
-        }
+        applied(result)
     }
 }
 
@@ -285,6 +281,20 @@ pub(super) fn condition_failed_item(
     match err.into_service_error() {
         UpdateItemError::ConditionalCheckFailedException(e) => Ok(e.item.unwrap_or_default()),
         other => Err(ApiError::internal(other)),
+    }
+}
+
+/// Whether a conditional write happened: `false` when its condition failed.
+pub(super) fn applied<T, E>(
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<bool, ApiError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failure(&err) => Ok(false),
+        Err(err) => Err(ApiError::aws(err)),
     }
 }
 
