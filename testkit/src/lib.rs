@@ -709,7 +709,7 @@ impl TestEnv {
         let codes = BackupCodeSet::generate(keys, &user.id);
         let step = shared::factors::totp::step_at(now as u64) - 2;
         let name = shared::domain::FactorName::parse("Authenticator app").unwrap();
-        let app = shared::flows::factors::new_app(&name, sealed.clone(), step, now);
+        let app = shared::flows::factors::new_app(&name, sealed.clone(), step, self.app.now().timestamp_millis());
         let factor_id = app.id.clone();
         self.app
             .repo
@@ -747,7 +747,7 @@ impl TestEnv {
             self.fixtures.passkeys.finish_registration(&response, &ceremony.state).expect("a valid registration");
         let key = shared::factors::passkey::credential_key(&proven.credential_id);
         let name = shared::domain::FactorName::parse("Passkey").unwrap();
-        let factor = new_passkey(&name, proven, now);
+        let factor = new_passkey(&name, proven, self.app.now().timestamp_millis());
         let user = self.user(&user.id).await;
         let keys = self.fixture_keys().await;
         let codes = (!user.twofa_enabled()).then(|| BackupCodeSet::generate(keys, &user.id));

@@ -50,4 +50,23 @@ mod tests {
             call(&env, handle, event("factors-list").cookie("access_token", &none.access_token).request()).await;
         assert_eq!(empty.json(), json!({ "factors": [], "backupCodesRemaining": null }));
     }
+
+    #[tokio::test]
+    async fn factors_added_within_one_second_are_still_listed_oldest_first() {
+        let env = TestEnv::new().await;
+        env.clock.set(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
+        let kit = env.enroll(&env.register_verified(&unique_email("same-second")).await).await;
+        let mut added = vec![kit.factor_id.clone()];
+        for _ in 0..4 {
+            env.clock.advance(chrono::Duration::milliseconds(150));
+            added.push(env.add_passkey(&kit.user, Behaviour::default()).await.2);
+        }
+        let session = env.sign_in(&kit.user, None).await;
+        let reply =
+            call(&env, handle, event("factors-list").cookie("access_token", &session.access_token).request()).await;
+        let factors = reply.json()["factors"].as_array().unwrap().clone();
+        let listed: Vec<&str> = factors.iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(listed, added, "in the order they were added");
+        assert!(factors.iter().all(|f| f["createdAt"] == "2027-01-15T08:00:00Z"), "all in one second");
+    }
 }

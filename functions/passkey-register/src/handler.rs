@@ -15,7 +15,7 @@ use shared::flows::factors::{name_of, new_passkey};
 use shared::flows::second_factor::purpose;
 use shared::flows::session::{NewSession, Subject};
 use shared::http::{AdminRule, FactorView, authenticate, json_body, json_response, with_cookies};
-use shared::store::writes;
+use shared::store::{UserRecord, Write, writes};
 use shared::{ApiError, App};
 
 #[derive(Deserialize)]
@@ -49,24 +49,21 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let passkey = match app.passkeys.finish_registration(&body.credential, &ceremony.state) {
         Ok(passkey) => passkey,
         Err(ApiError::InvalidCredential) => {
-            // The ceremony is used up all the same.
-            let used = writes::drop_ceremony(user, &body.ceremony_id, purpose::REGISTRATION, now.timestamp());
-            app.repo.commit(vec![used]).await?;
-            return Err(ApiError::InvalidCredential);
+            return Err(used_up(app, user, &body.ceremony_id, now.timestamp(), ApiError::InvalidCredential).await);
         }
         Err(other) => return Err(other),
     };
     let name = name_of(body.name.as_deref(), ceremony.name.as_deref(), FactorKind::Passkey)?;
     let synced = passkey.synced;
     let key = credential_key(&passkey.credential_id);
-    let factor = new_passkey(&name, passkey, now.timestamp());
+    let factor = new_passkey(&name, passkey, now.timestamp_millis());
     let view = FactorView::from(&factor);
     let client = ClientInfo::of(&req);
 
     if !first {
         let mut commit = writes::add_passkey(user, &factor, &key, &body.ceremony_id, None, now.timestamp());
         commit.extend(writes::audit(&user.id, &[EventKind::FactorAdded], now.timestamp_millis(), &client));
-        app.repo.commit(commit).await?;
+        commit_or_use_up(app, user, &body.ceremony_id, commit, now.timestamp()).await?;
         app.mailer.notify(&user.email, &[EventKind::FactorAdded], now.timestamp_millis(), &client, None).await;
         tracing::info!(user_id = user.id, "passkey added");
         return Ok(json_response(StatusCode::CREATED, &json!({ "factor": view })));
@@ -82,18 +79,43 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let mut commit = writes::add_passkey(user, &factor, &key, &body.ceremony_id, Some(hashes), now.timestamp());
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client));
-    app.repo.commit(commit).await?;
+    commit_or_use_up(app, user, &body.ceremony_id, commit, now.timestamp()).await?;
     app.mailer.notify(&user.email, &[EventKind::TwofaEnabled], now.timestamp_millis(), &client, None).await;
     tracing::info!(user_id = user.id, "2FA enabled with a passkey");
     let body = json!({ "factor": view, "backupCodes": backup_codes.shown });
     Ok(with_cookies(json_response(StatusCode::CREATED, &body), session.cookies(app)))
 }
 
+/// Commits the registration; when another account holds the credential id,
+/// the ceremony is used up all the same (it was used within the failed
+/// transaction, which took that back).
+async fn commit_or_use_up(
+    app: &App,
+    user: &UserRecord,
+    ceremony_id: &str,
+    commit: Vec<Write>,
+    now: i64,
+) -> Result<(), ApiError> {
+    match app.repo.commit(commit).await {
+        Err(ApiError::CredentialInUse) => Err(used_up(app, user, ceremony_id, now, ApiError::CredentialInUse).await),
+        other => other,
+    }
+}
+
+/// Uses the ceremony up after a refused registration, and gives the refusal
+/// (or what stopped the write).
+async fn used_up(app: &App, user: &UserRecord, ceremony_id: &str, now: i64, refusal: ApiError) -> ApiError {
+    let used = writes::drop_ceremony(user, ceremony_id, purpose::REGISTRATION, now);
+    match app.repo.commit(vec![used]).await {
+        Ok(()) => refusal,
+        Err(err) => err,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::domain::Aal;
-    use shared::store::UserRecord;
     use testkit::passkey::{Behaviour, SoftPasskey};
     use testkit::{FRONT_END_ORIGIN, Reply, TestEnv, call, event};
 
@@ -271,6 +293,16 @@ mod tests {
         assert_eq!(loser.error(), "credential_in_use");
         let claims = env.dump().await.iter().filter(|item| item["pk"].as_s().unwrap().starts_with("CRED#")).count();
         assert_eq!(claims, 1);
+        // The loser's ceremony is used up like any other refused one.
+        let (loser_ceremony, loser_options, loser_access) =
+            if ra.status() == 409 { (&ca, &pa, &sa.access_token) } else { (&cb, &pb, &sb.access_token) };
+        let (_, fresh) = SoftPasskey::register(loser_options, FRONT_END_ORIGIN, Behaviour::default());
+        let again = register(&env, loser_access, json!({ "ceremonyId": loser_ceremony, "credential": fresh })).await;
+        assert_eq!(
+            (again.status(), again.error()),
+            (400, "ceremony_expired".into()),
+            "used once, whatever the outcome"
+        );
     }
 
     #[tokio::test]

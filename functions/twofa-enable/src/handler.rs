@@ -61,7 +61,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let client = ClientInfo::of(&req);
     // A new secret starts with no accepted step.
     let (_, step) = attempt(app, user, &client, |_, unix_now| Ok(totp::verify(&secret, &code, unix_now, None))).await?;
-    let factor = new_app(&name, pending.sealed_secret.clone(), step, now.timestamp());
+    let factor = new_app(&name, pending.sealed_secret.clone(), step, now.timestamp_millis());
     let view = FactorView::from(&factor);
 
     if further {

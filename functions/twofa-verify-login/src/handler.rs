@@ -589,8 +589,12 @@ mod tests {
         let sealed = user.pending.as_ref().unwrap().sealed_secret.clone();
         let name = shared::domain::FactorName::parse("Tablet").unwrap();
         let now = env.app.now().timestamp();
-        let tablet =
-            shared::flows::factors::new_app(&name, sealed.clone(), shared::factors::totp::step_at(now as u64) - 2, now);
+        let tablet = shared::flows::factors::new_app(
+            &name,
+            sealed.clone(),
+            shared::factors::totp::step_at(now as u64) - 2,
+            now * 1000,
+        );
         env.app.repo.commit(vec![writes::add_app(&user, &tablet, &sealed, now)]).await.unwrap();
         let named_wrong = json!({ "code": env.code(&second), "factorId": kit.factor_id });
         let reply = verify(&env, &env.pre2fa(&kit.user).await, named_wrong).await;

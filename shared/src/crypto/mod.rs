@@ -7,7 +7,7 @@ mod random;
 mod signing_keys;
 
 pub use data_keys::{DataKey, KeySet};
-pub use random::{random_bytes, random_id};
+pub use random::{random_bytes, random_id, time_ordered_id};
 pub use signing_keys::{
     DEFAULT_LEAD_SECS, Jwk, KEY_SET_MAX_AGE_SECS, SigningKey, SigningKeyMac, SigningKeys, StoredSigningKey,
 };

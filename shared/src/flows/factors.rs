@@ -1,16 +1,19 @@
 //! A user's second factors as use cases see them: a new app or passkey
 //! (named, with a fresh id), and the notices their changes mail.
 
-use crate::crypto::{random_bytes, random_id};
+use crate::crypto::{random_bytes, time_ordered_id};
 use crate::domain::{FactorKind, FactorName};
 use crate::error::ApiError;
 use crate::factors::passkey::NewPasskey;
 use crate::store::{FactorRecord, FactorSecret, UserRecord};
 
-/// A new authenticator app, its secret sealed, with the step its first code proved.
-pub fn new_app(name: &FactorName, sealed_secret: Vec<u8>, first_step: u64, now: i64) -> FactorRecord {
+/// A new authenticator app, its secret sealed, with the step its first code
+/// proved. Factor ids sort by when they were added, so that two added within
+/// one second are still listed oldest first.
+pub fn new_app(name: &FactorName, sealed_secret: Vec<u8>, first_step: u64, now_millis: i64) -> FactorRecord {
+    let now = now_millis.div_euclid(1000);
     FactorRecord {
-        id: random_id(),
+        id: time_ordered_id(now_millis),
         name: name.as_str().to_string(),
         created_at: now,
         last_used_at: Some(now),
@@ -19,11 +22,11 @@ pub fn new_app(name: &FactorName, sealed_secret: Vec<u8>, first_step: u64, now: 
 }
 
 /// A new passkey, as its registration proved it.
-pub fn new_passkey(name: &FactorName, passkey: NewPasskey, now: i64) -> FactorRecord {
+pub fn new_passkey(name: &FactorName, passkey: NewPasskey, now_millis: i64) -> FactorRecord {
     FactorRecord {
-        id: random_id(),
+        id: time_ordered_id(now_millis),
         name: name.as_str().to_string(),
-        created_at: now,
+        created_at: now_millis.div_euclid(1000),
         last_used_at: None,
         secret: FactorSecret::Passkey {
             credential: passkey.credential,
