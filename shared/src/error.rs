@@ -167,7 +167,7 @@ impl ApiError {
             SetupExpired => "No 2FA setup is pending, or it expired. Start the setup again.".into(),
             InvalidToken => "This link is invalid, expired or already used. Ask for a new one.".into(),
             SecondFactorRequired => {
-                "This account uses two-factor authentication: enter a code from your authenticator app or a backup code."
+                "This account uses two-factor authentication: prove it with a code from your authenticator app, a passkey or a backup code."
                     .into()
             }
             EmailAlreadyVerified => "This email address is already verified.".into(),

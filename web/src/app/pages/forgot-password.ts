@@ -19,8 +19,8 @@ import { Submission } from '../shared/submission';
         <h2 id="sent-heading" tabindex="-1">Check your mail</h2>
         <p class="notice success" id="forgot-answer">If an account exists for {{ email }}, we sent a link.</p>
         <p>The link lets you choose a new password once, within 30 minutes; asking again makes older links stop
-          working. If your account uses two-factor authentication, keep your authenticator app or a backup code
-          at hand: the new password needs one.</p>
+          working. If your account uses two-factor authentication, keep your authenticator app, a passkey or a
+          backup code at hand: the new password needs one.</p>
         <p>No mail after a few minutes? Look in your spam folder, or
           <button type="button" class="link" (click)="again()">send a link again</button>.</p>
       </section>
