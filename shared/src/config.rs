@@ -178,31 +178,26 @@ impl Config {
     }
 }
 
-/// The host of an `http(s)://host[:port]...` URL.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(authority, |(host, _)| host)
+/// The host name of an http(s) URL, lower case; `None` for an IP address or no URL.
+fn host_name(url: &str) -> Option<String> {
+    match url::Url::parse(url).ok()?.host()? {
+        url::Host::Domain(domain) => Some(domain.to_lowercase()),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
+    }
 }
 
 fn passkey_config(rp_id: Option<String>, web_base_url: &str, allowed: &[String]) -> Result<PasskeyConfig, ConfigError> {
     let rp_id = rp_id.map(|id| id.trim().to_lowercase()).filter(|id| !id.is_empty());
-    let rp_id = rp_id.unwrap_or_else(|| host_of(web_base_url).to_lowercase());
+    let rp_id = rp_id.or_else(|| host_name(web_base_url)).unwrap_or_default();
     if rp_id.is_empty() || rp_id.parse::<std::net::IpAddr>().is_ok() || rp_id.contains(['/', ':', ' ']) {
         return Err(ConfigError::Invalid {
             name: "RP_ID",
             why: "a host name (browsers refuse WebAuthn on an IP address): set RP_ID or a WEB_BASE_URL with a host name",
         });
     }
-    let web_origin = {
-        let scheme_end = web_base_url.find("://").map_or(0, |i| i + 3);
-        let end = web_base_url[scheme_end..].find('/').map_or(web_base_url.len(), |i| scheme_end + i);
-        web_base_url[..end].to_string()
-    };
-    let covers = |origin: &str| {
-        let host = host_of(origin).to_lowercase();
-        host == rp_id || host.ends_with(&format!(".{rp_id}"))
-    };
+    let web_origin = url::Url::parse(web_base_url).map(|url| url.origin().ascii_serialization()).unwrap_or_default();
+    let covers =
+        |origin: &str| host_name(origin).is_some_and(|host| host == rp_id || host.ends_with(&format!(".{rp_id}")));
     if !covers(&web_origin) {
         return Err(ConfigError::Invalid {
             name: "RP_ID",
