@@ -65,6 +65,12 @@ pub enum ApiError {
     LastFactor,
     #[error("factor not found")]
     FactorNotFound,
+    /// A session id that is not one of the caller's live sessions.
+    #[error("session not found")]
+    SessionNotFound,
+    /// A remembered device that is not one of the caller's.
+    #[error("device not found")]
+    DeviceNotFound,
     #[error("no passkey")]
     NoPasskey,
     /// A WebAuthn ceremony that is unknown, used, expired, or of another user or purpose.
@@ -112,7 +118,7 @@ impl ApiError {
             | TokenAlreadyUsed
             | ReauthenticationRequired => StatusCode::UNAUTHORIZED,
             MfaRequired | ForbiddenOrigin | EmailUnverified => StatusCode::FORBIDDEN,
-            FactorNotFound => StatusCode::NOT_FOUND,
+            FactorNotFound | SessionNotFound | DeviceNotFound => StatusCode::NOT_FOUND,
             EmailTaken | TwofaAlreadyEnabled | TwofaNotEnabled | EmailAlreadyVerified | TooManyFactors | LastFactor
             | NoPasskey | CredentialInUse => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -148,6 +154,8 @@ impl ApiError {
             TooManyFactors => "too_many_factors",
             LastFactor => "last_factor",
             FactorNotFound => "factor_not_found",
+            SessionNotFound => "session_not_found",
+            DeviceNotFound => "device_not_found",
             NoPasskey => "no_passkey",
             CeremonyExpired => "ceremony_expired",
             InvalidCredential => "invalid_credential",
@@ -186,6 +194,8 @@ impl ApiError {
             TooManyFactors => "You already have 5 second factors. Remove one to add another.".into(),
             LastFactor => "This is your last second factor. Turn two-factor authentication off instead.".into(),
             FactorNotFound => "There is no such second factor.".into(),
+            SessionNotFound => "There is no such session: it may have ended already.".into(),
+            DeviceNotFound => "There is no such remembered browser.".into(),
             NoPasskey => "This account has no passkey.".into(),
             CeremonyExpired => "This passkey request expired or was already used. Start again.".into(),
             InvalidCredential => "The passkey could not be verified.".into(),

@@ -22,7 +22,7 @@ use shared::app::Clients;
 use shared::clock::Clock;
 use shared::config::{Config, CookiePolicy, MailConfig};
 use shared::crypto::KeySet;
-use shared::domain::{ClientInfo, Email, Password, SecondFactor};
+use shared::domain::{ClientInfo, Email, Password, SignIn};
 use shared::factors::backup_codes::BackupCodeSet;
 use shared::factors::totp::TotpSecret;
 use shared::flows::session::{NewSession, Subject};
@@ -786,16 +786,16 @@ impl TestEnv {
     }
 
     /// A committed session for `user`, as login or verify-login would open it.
-    pub async fn sign_in(&self, user: &UserRecord, second: Option<SecondFactor>) -> NewSession {
+    pub async fn sign_in(&self, user: &UserRecord, sign_in: impl Into<SignIn>) -> NewSession {
         let issuer = self.fixtures.issuer(&event("me").request()).await.expect("keys to issue with");
         let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
         let session = NewSession::issue(
             &self.fixtures,
             &issuer,
             subject,
-            second,
-            self.app.now().timestamp(),
-            self.app.now().timestamp(),
+            sign_in,
+            (self.app.now().timestamp(), self.app.now().timestamp()),
+            &ClientInfo::default(),
         )
         .expect("a session");
         self.app.repo.commit(vec![session.write()]).await.expect("session");
@@ -892,7 +892,7 @@ pub async fn one_notice(
     let notice = notices.into_iter().next().unwrap();
     assert!(notice.body.contains(&at.format("%Y-%m-%d %H:%M:%S UTC").to_string()), "no time: {}", notice.body);
     assert!(notice.body.contains(client.ip.as_deref().unwrap_or("operator")), "no IP: {}", notice.body);
-    let agent = client.user_agent.as_deref().map_or_else(|| "none".to_string(), shared::mail::describe_agent);
+    let agent = client.user_agent.as_deref().map_or_else(|| "none".to_string(), shared::domain::describe_agent);
     assert!(notice.body.contains(&agent), "no user agent: {}", notice.body);
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         assert!(!notice.body.contains(secret) && !notice.subject.contains(secret), "a secret in the notice: {secret}");

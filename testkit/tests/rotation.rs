@@ -52,9 +52,16 @@ async fn no_token_issued_during_a_rotation_fails_a_verifier_with_a_key_set_up_to
         for container in [&env.app, &other] {
             let issuer = container.issuer(&event("me").request()).await.unwrap();
             let subject = shared::flows::session::Subject { user_id: &user.id, role: user.role, version: user.version };
-            let token = shared::flows::session::NewSession::issue(container, &issuer, subject, None, now, now)
-                .unwrap()
-                .access_token;
+            let token = shared::flows::session::NewSession::issue(
+                container,
+                &issuer,
+                subject,
+                None,
+                (now, now),
+                &Default::default(),
+            )
+            .unwrap()
+            .access_token;
             kids_seen.push(jsonwebtoken::decode_header(&token).unwrap().kid.unwrap());
             for (at, key_set) in fetched.iter().filter(|(at, _)| now - at <= GATEWAY_CACHE_SECS) {
                 assert!(

@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use shared::domain::{ClientInfo, EventKind, second_factor_of};
+use shared::domain::{ClientInfo, EventKind};
 use shared::factors::passkey::credential_key;
 use shared::flows::session::{NewSession, Subject};
 use shared::http::{AdminRule, authenticate, json_body, json_response, with_cookies};
@@ -38,8 +38,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     // Every other session ends with the version bump; the caller's new one
     // carries the new version, and its session's proof and 30-day end.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let second = second_factor_of(&caller.claims.amr);
-    let session = NewSession::issue(app, &issuer, subject, second, caller.claims.auth_time, caller.session.started_at)?;
+    let session = NewSession::successor(app, &issuer, subject, &caller.session, &client)?;
     let credential = factor.credential_id().map(credential_key);
     let mut commit: Vec<Write> = writes::remove_factor(user, factor, credential.as_deref());
     commit.push(session.write());

@@ -64,7 +64,7 @@ async fn open_session(
     let issuer = app.issuer(req).await?;
     let now = app.now();
     let subject = Subject { user_id: &account.user_id, role: account.role, version: account.version };
-    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp(), now.timestamp())?;
+    let session = NewSession::issue(app, &issuer, subject, None, (now.timestamp(), now.timestamp()), client)?;
     let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
     app.repo.commit(commit).await?;

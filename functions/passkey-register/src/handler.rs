@@ -74,7 +74,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     // Every other session ends with the version bump; the caller's new one carries the new version.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
     let second = Some(SecondFactor::Passkey { synced });
-    let session = NewSession::issue(app, &issuer, subject, second, now.timestamp(), now.timestamp())?;
+    let session = NewSession::issue(app, &issuer, subject, second, (now.timestamp(), now.timestamp()), &client)?;
     let hashes = backup_codes.hashes.as_slice();
     let mut commit = writes::add_passkey(user, &factor, &key, &body.ceremony_id, Some(hashes), now.timestamp());
     commit.push(session.write());

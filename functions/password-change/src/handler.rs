@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
-use shared::domain::{ClientInfo, EventKind, Password, second_factor_of};
+use shared::domain::{ClientInfo, EventKind, Password};
 use shared::factors::password;
 use shared::flows::accounts;
 use shared::flows::session::{NewSession, Subject};
@@ -47,8 +47,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     // carries the new version, and the caller's `auth_time`: a password alone
     // proves no second factor, and must not move the 30-day end.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let second = second_factor_of(&caller.claims.amr);
-    let session = NewSession::issue(app, &issuer, subject, second, caller.claims.auth_time, caller.session.started_at)?;
+    let session = NewSession::successor(app, &issuer, subject, &caller.session, &client)?;
     let events = [EventKind::PasswordChanged];
     let mut commit: Vec<Write> = writes::change_password(user, &password_hash).into();
     commit.push(session.write());
@@ -118,15 +117,8 @@ mod tests {
             env.clock.advance(chrono::Duration::days(1));
             let now = env.app.now().timestamp();
             let next = shared::crypto::random_id();
-            let expires = now + 7 * 24 * 60 * 60;
-            let rotated = env.app.repo.rotate_refresh(
-                &record.user_id,
-                &record.session_id,
-                &record.refresh_id,
-                &next,
-                now,
-                expires,
-            );
+            let rotated =
+                env.app.repo.rotate_refresh(&record.user_id, &record.session_id, &record.refresh_id, &next, now, None);
             match rotated.await.unwrap() {
                 shared::store::Rotation::Rotated(session) => record = session,
                 other => panic!("the daily refresh failed: {other:?}"),

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::crypto::random_id;
-use shared::domain::{ClientInfo, EventKind, REFRESH_TTL_SECS};
+use shared::domain::{ClientInfo, EventKind};
 use shared::flows::session::{access_token, refresh_token};
 use shared::http::{ACCESS_COOKIE, REFRESH_COOKIE, cookie, json_response, with_cookies};
 use shared::store::{Rotation, Write, writes};
@@ -23,14 +23,14 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         _ => return Err(ApiError::Unauthorized),
     };
 
+    let client = ClientInfo::of(&req);
     let rotation =
-        app.repo.rotate_refresh(&user.id, &claims.sid, &claims.jti, &random_id(), now, now + REFRESH_TTL_SECS).await?;
+        app.repo.rotate_refresh(&user.id, &claims.sid, &claims.jti, &random_id(), now, client.ip.as_deref()).await?;
     let session = match rotation {
         Rotation::Rotated(session) | Rotation::Grace(session) => session,
         Rotation::Reused(session) => {
             tracing::warn!(user_id = user.id, session_id = session.session_id, "refresh token reused: session ended");
-            let (events, now_millis, client) =
-                ([EventKind::RefreshReuse], app.now().timestamp_millis(), ClientInfo::of(&req));
+            let (events, now_millis) = ([EventKind::RefreshReuse], app.now().timestamp_millis());
             let mut end: Vec<Write> = vec![writes::delete_session(&user.id, &session.session_id)];
             end.extend(writes::audit(&user.id, &events, now_millis, &client));
             app.repo.commit(end).await?;

@@ -35,7 +35,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         _ => &[EventKind::TwofaDisabled],
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, &issuer, subject, None, now.timestamp(), now.timestamp())?;
+    let session = NewSession::issue(app, &issuer, subject, None, (now.timestamp(), now.timestamp()), &client)?;
     let mut commit: Vec<Write> = writes::turn_off(&user, Some(&proven.proof), credential_key);
     commit.push(session.write());
     commit.extend(writes::audit(&user.id, events, now.timestamp_millis(), &client));

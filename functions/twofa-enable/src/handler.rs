@@ -76,7 +76,14 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let backup_codes = BackupCodeSet::generate(keys, &user.id);
     // Every other session ends with the version bump; the caller's new one carries the new version.
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version + 1 };
-    let session = NewSession::issue(app, &issuer, subject, Some(SecondFactor::Totp), now.timestamp(), now.timestamp())?;
+    let session = NewSession::issue(
+        app,
+        &issuer,
+        subject,
+        Some(SecondFactor::Totp),
+        (now.timestamp(), now.timestamp()),
+        &client,
+    )?;
     let mut commit: Vec<Write> =
         writes::enable_twofa(user, &factor, &pending.sealed_secret, &backup_codes.hashes, now.timestamp()).into();
     commit.push(session.write());

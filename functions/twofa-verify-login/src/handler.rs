@@ -52,7 +52,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     };
     let subject = Subject { user_id: &user.id, role: user.role, version: user.version };
     let issuer = app.issuer(&req).await?;
-    let session = NewSession::issue(app, &issuer, subject, Some(proven.factor), now.timestamp(), now.timestamp())?;
+    let session =
+        NewSession::issue(app, &issuer, subject, Some(proven.factor), (now.timestamp(), now.timestamp()), &client)?;
     let spend = Pre2faSpend { nonce: &claims.jti, expires_at: claims.reg.exp, now: now.timestamp() };
     let commit: Vec<Write> =
         vec![writes::accept_code(&user, &proven.proof, now.timestamp(), Some(spend)), session.write()]

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::session::Aal;
 use crate::error::ApiError;
 
 /// A user keeps at most this many second factors.
@@ -74,6 +75,13 @@ pub enum SecondFactor {
 }
 
 impl SecondFactor {
+    const ALL: [SecondFactor; 4] = [
+        SecondFactor::Totp,
+        SecondFactor::BackupCode,
+        SecondFactor::Passkey { synced: false },
+        SecondFactor::Passkey { synced: true },
+    ];
+
     fn method(self) -> &'static str {
         match self {
             SecondFactor::Totp => "otp",
@@ -84,25 +92,48 @@ impl SecondFactor {
     }
 }
 
-/// The `amr` claim for a password-only or a two-factor session.
-pub fn amr(second: Option<SecondFactor>) -> Vec<String> {
-    let mut methods = vec!["pwd".to_string()];
-    if let Some(second) = second {
-        methods.push(second.method().into());
-    }
-    methods
+/// How a session was opened: its `amr` claim and its assurance level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// The password alone (aal 1).
+    Password,
+    /// The password and a second factor.
+    TwoFactor(SecondFactor),
+    /// The password on a browser remembered at an earlier second factor.
+    RememberedDevice,
+    /// A passkey alone: something the user has, unlocked by something they are or know.
+    Passkey { synced: bool },
 }
 
-/// The second factor an `amr` claim names, if any.
-pub fn second_factor_of(amr: &[String]) -> Option<SecondFactor> {
-    [
-        SecondFactor::Totp,
-        SecondFactor::BackupCode,
-        SecondFactor::Passkey { synced: false },
-        SecondFactor::Passkey { synced: true },
-    ]
-    .into_iter()
-    .find(|second| amr.iter().any(|method| method == second.method()))
+impl SignIn {
+    pub fn amr(self) -> Vec<String> {
+        let methods: &[&str] = match self {
+            SignIn::Password => &["pwd"],
+            SignIn::TwoFactor(second) => &["pwd", second.method()],
+            SignIn::RememberedDevice => &["pwd", "device"],
+            SignIn::Passkey { synced } => &[SecondFactor::Passkey { synced }.method()],
+        };
+        methods.iter().map(|method| method.to_string()).collect()
+    }
+
+    pub fn aal(self) -> Aal {
+        if self == SignIn::Password { Aal::One } else { Aal::Two }
+    }
+
+    /// The sign-in an `amr` claim describes (a session re-issued keeps its methods).
+    pub fn of_amr(amr: &[String]) -> Option<SignIn> {
+        let candidates = [SignIn::Password, SignIn::RememberedDevice]
+            .into_iter()
+            .chain([false, true].map(|synced| SignIn::Passkey { synced }))
+            .chain(SecondFactor::ALL.map(SignIn::TwoFactor));
+        candidates.into_iter().find(|sign_in| sign_in.amr() == amr)
+    }
+}
+
+impl From<Option<SecondFactor>> for SignIn {
+    fn from(second: Option<SecondFactor>) -> Self {
+        second.map_or(SignIn::Password, SignIn::TwoFactor)
+    }
 }
 
 /// What the user presented as a second factor.
@@ -136,16 +167,22 @@ mod tests {
     }
 
     #[test]
-    fn a_passkey_is_hwk_or_swk_and_reads_back() {
-        for second in [
-            SecondFactor::Totp,
-            SecondFactor::BackupCode,
-            SecondFactor::Passkey { synced: false },
-            SecondFactor::Passkey { synced: true },
-        ] {
-            assert_eq!(second_factor_of(&amr(Some(second))), Some(second));
+    fn every_sign_in_has_its_amr_and_reads_back() {
+        let all = [
+            SignIn::Password,
+            SignIn::RememberedDevice,
+            SignIn::Passkey { synced: false },
+            SignIn::Passkey { synced: true },
+        ]
+        .into_iter()
+        .chain(SecondFactor::ALL.map(SignIn::TwoFactor));
+        for sign_in in all {
+            assert_eq!(SignIn::of_amr(&sign_in.amr()), Some(sign_in));
         }
-        assert_eq!(amr(Some(SecondFactor::Passkey { synced: true })), ["pwd", "swk"]);
-        assert_eq!(second_factor_of(&amr(None)), None);
+        assert_eq!(SignIn::TwoFactor(SecondFactor::Passkey { synced: true }).amr(), ["pwd", "swk"]);
+        assert_eq!(SignIn::Passkey { synced: false }.amr(), ["hwk"]);
+        assert_eq!(SignIn::RememberedDevice.amr(), ["pwd", "device"]);
+        assert_eq!((SignIn::Password.aal(), SignIn::RememberedDevice.aal()), (Aal::One, Aal::Two));
+        assert_eq!(SignIn::of_amr(&["pwd".into(), "sms".into()]), None);
     }
 }

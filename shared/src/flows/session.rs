@@ -3,7 +3,7 @@
 use crate::app::{App, Issuer};
 use crate::crypto::KeySet;
 use crate::crypto::random_id;
-use crate::domain::{ACCESS_TTL_SECS, Aal, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SecondFactor, TokenKind, amr};
+use crate::domain::{ACCESS_TTL_SECS, ClientInfo, PRE2FA_TTL_SECS, REFRESH_TTL_SECS, Role, SignIn, TokenKind};
 use crate::error::ApiError;
 use crate::store::{SessionRecord, Write, writes};
 use crate::tokens::{self, AccessClaims, Pre2faClaims, RefreshClaims, Registered};
@@ -24,18 +24,19 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// A session after a password (`second` = `None`, aal 1) or after a
-    /// password and a second factor (aal 2). `auth_time` is when the
+    /// A session opened by `sign_in` (a password alone is aal 1, anything
+    /// more aal 2), for the client that signed in. `auth_time` is when the
     /// credentials were last checked, `started_at` the sign-in its 30 days
     /// count from (both now for a new sign-in).
     pub fn issue(
         app: &App,
         issuer: &Issuer<'_>,
         subject: Subject<'_>,
-        second: Option<SecondFactor>,
-        auth_time: i64,
-        started_at: i64,
+        sign_in: impl Into<SignIn>,
+        (auth_time, started_at): (i64, i64),
+        client: &ClientInfo,
     ) -> Result<Self, ApiError> {
+        let sign_in = sign_in.into();
         let now = app.now().timestamp();
         let record = SessionRecord {
             user_id: subject.user_id.to_string(),
@@ -44,17 +45,35 @@ impl NewSession {
             refresh_issued_at: now,
             previous_refresh_id: None,
             rotated_at: None,
-            aal: if second.is_some() { Aal::Two } else { Aal::One },
-            amr: amr(second),
+            aal: sign_in.aal(),
+            amr: sign_in.amr(),
             auth_time,
             started_at,
             expires_at: now + REFRESH_TTL_SECS,
+            ip: client.ip.clone(),
+            device: client.device(),
+            reauthenticated_at: None,
         };
         Ok(NewSession {
             access_token: access_token(app, issuer, &record, subject.role, subject.version, now)?,
             refresh_token: refresh_token(app, issuer.keys, &record, subject.version),
             record,
         })
+    }
+
+    /// The caller's session again, under a new token version (a change that
+    /// ends every other session): the same methods, proof and 30-day end.
+    pub fn successor(
+        app: &App,
+        issuer: &Issuer<'_>,
+        subject: Subject<'_>,
+        of: &SessionRecord,
+        client: &ClientInfo,
+    ) -> Result<Self, ApiError> {
+        let sign_in = SignIn::of_amr(&of.amr).ok_or_else(|| ApiError::internal("a session's amr is unknown"))?;
+        let mut session = Self::issue(app, issuer, subject, sign_in, (of.auth_time, of.started_at), client)?;
+        session.record.reauthenticated_at = of.reauthenticated_at;
+        Ok(session)
     }
 
     pub fn write(&self) -> Write {

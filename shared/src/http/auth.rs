@@ -33,9 +33,12 @@ pub struct Caller {
 impl Caller {
     /// `401 reauthentication_required` unless the caller proved a factor (or
     /// the password) in the last 10 minutes (RFC 9470 `max_age`).
+    /// A remembered device proves nothing by itself: its session is recent
+    /// only after a re-authentication.
     pub fn require_recent(&self, now: i64) -> Result<(), ApiError> {
         let remembered_device = self.claims.amr.iter().any(|method| method == "device");
-        if remembered_device || self.claims.auth_time < now - RECENT_AUTH_SECS {
+        let unproven = remembered_device && self.session.reauthenticated_at.is_none();
+        if unproven || self.claims.auth_time < now - RECENT_AUTH_SECS {
             return Err(ApiError::ReauthenticationRequired);
         }
         Ok(())

@@ -7,5 +7,5 @@
 mod mailer;
 mod token;
 
-pub use mailer::{Mail, Mailer, RESET_TTL_SECS, VERIFY_TTL_SECS, describe_agent};
+pub use mailer::{Mail, Mailer, RESET_TTL_SECS, VERIFY_TTL_SECS};
 pub use token::MailToken;

@@ -387,9 +387,21 @@ pub struct SessionRecord {
     /// When the sign-in that opened the session happened: its 30-day end counts from here.
     pub started_at: i64,
     pub expires_at: i64,
+    /// Where the session was last used from (its sign-in or its last refresh).
+    pub ip: Option<String>,
+    /// The browser or app that signed in, described ("Firefox 140 on Linux").
+    pub device: String,
+    /// The last re-authentication, if any (a remembered device's session is
+    /// recent only after one).
+    pub reauthenticated_at: Option<i64>,
 }
 
 impl SessionRecord {
+    /// When the session was last used: its sign-in or its last refresh.
+    pub fn last_used_at(&self) -> i64 {
+        self.refresh_issued_at
+    }
+
     /// When the session ends for good, however often it is refreshed or
     /// re-authenticated: 30 days after the sign-in that opened it.
     pub fn ends_at(&self) -> i64 {
@@ -427,6 +439,10 @@ impl SessionRecord {
                 None => item.num("authTime")?,
             },
             expires_at: item.num("expiresAt")?,
+            ip: item.opt_str("ip")?.map(str::to_string),
+            // Sessions from before the list existed described nothing.
+            device: item.opt_str("device")?.unwrap_or("an unrecognised browser or app").to_string(),
+            reauthenticated_at: item.opt_num("reauthAt")?,
         })
     }
 
@@ -443,7 +459,14 @@ impl SessionRecord {
             ("startedAt".to_string(), n(self.started_at)),
             ("expiresAt".to_string(), n(self.expires_at)),
             ("ttl".to_string(), n(self.expires_at)),
+            ("device".to_string(), s(&self.device)),
         ]);
+        if let Some(ip) = &self.ip {
+            item.insert("ip".into(), s(ip));
+        }
+        if let Some(at) = self.reauthenticated_at {
+            item.insert("reauthAt".into(), n(at));
+        }
         item
     }
 }

@@ -104,7 +104,8 @@ impl Repo {
 
     /// Swaps the session's current refresh id from `presented` to `next`
     /// (a condition on the presented one, and on the session being younger
-    /// than its 30-day end), returning what happened.
+    /// than its 30-day end), returning what happened. The session was last
+    /// used now, from `ip`.
     pub async fn rotate_refresh(
         &self,
         user_id: &str,
@@ -112,17 +113,20 @@ impl Repo {
         presented: &str,
         next: &str,
         now: i64,
-        expires_at: i64,
+        ip: Option<&str>,
     ) -> Result<Rotation, ApiError> {
+        let expires_at = now + crate::domain::REFRESH_TTL_SECS;
+        let set_ip = if ip.is_some() { ", ip = :ip" } else { "" };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::session(user_id, session_id)))
-            .update_expression(
+            .update_expression(format!(
                 "SET refreshId = :next, refreshIssuedAt = :now, previousRefreshId = :presented, \
-                 rotatedAt = :now, expiresAt = :exp, #ttl = :exp",
-            )
+                 rotatedAt = :now, expiresAt = :exp, #ttl = :exp{set_ip}"
+            ))
+            .set_expression_attribute_values(ip.map(|ip| std::collections::HashMap::from([(":ip".to_string(), s(ip))])))
             // Sessions from before `startedAt` existed count from their `authTime`.
             .condition_expression(
                 "refreshId = :presented AND expiresAt > :now \

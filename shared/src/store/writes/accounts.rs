@@ -48,6 +48,14 @@ pub fn reset_password_attempts(email: &Email) -> Write {
     .name("#w", PASSWORD_LIMIT.window_attr)
 }
 
+/// The account still exists under token version `version`: a sign-in that
+/// writes nothing to the profile commits with it, so an account deleted or a
+/// version bumped meanwhile opens no session.
+pub fn account_unchanged(user_id: &str, version: i64) -> Write {
+    Write::new(Op::Check { key: keys::user(user_id), condition: "ver = :ver".into() }, |_| ApiError::Unauthorized)
+        .value(":ver", n(version))
+}
+
 /// Ends every session: the token version goes up by one.
 pub fn bump_version(user: &UserRecord) -> [Write; 2] {
     let next = user.version + 1;

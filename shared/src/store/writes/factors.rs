@@ -170,7 +170,9 @@ pub fn remove_factor(user: &UserRecord, factor: &FactorRecord, credential_key: O
 
 /// A passkey's credential id is no longer this account's.
 fn free_credential(credential_key: &str) -> Write {
-    Write::new(Op::Delete { key: keys::credential(credential_key) }, |_| ApiError::internal("unconditional delete"))
+    Write::new(Op::Delete { key: keys::credential(credential_key), condition: None }, |_| {
+        ApiError::internal("unconditional delete")
+    })
 }
 
 /// The items that keep each of `user`'s passkey credential ids.

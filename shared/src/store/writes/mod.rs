@@ -10,8 +10,8 @@ mod sessions;
 mod transaction;
 
 pub use accounts::{
-    bump_version, change_password, create_account, new_verification, reset_password, reset_password_attempts, set_role,
-    start_reset, verify_email,
+    account_unchanged, bump_version, change_password, create_account, new_verification, reset_password,
+    reset_password_attempts, set_role, start_reset, verify_email,
 };
 pub use factors::{
     add_app, add_passkey, drop_ceremony, enable_twofa, remove_factor, rename_factor, replace_backup_codes,

@@ -13,7 +13,7 @@ pub fn create_session(session: &SessionRecord) -> Write {
 }
 
 pub fn delete_session(user_id: &str, session_id: &str) -> Write {
-    Write::new(Op::Delete { key: keys::session(user_id, session_id) }, never)
+    Write::new(Op::Delete { key: keys::session(user_id, session_id), condition: None }, never)
 }
 
 /// A re-authentication: the session's `authTime` moves to `now` (its
@@ -22,7 +22,7 @@ pub fn reauthenticated(session: &SessionRecord, now: i64) -> Write {
     Write::new(
         update(
             keys::session(&session.user_id, &session.session_id),
-            "SET authTime = :now",
+            "SET authTime = :now, reauthAt = :now",
             "attribute_exists(refreshId) AND expiresAt > :now",
         ),
         |_| ApiError::Unauthorized,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 use crate::aws::is_transient_code;
@@ -16,9 +16,25 @@ use crate::store::repo::Repo;
 pub(super) type Conflict = Box<dyn Fn(&Item) -> ApiError + Send + Sync>;
 
 pub(super) enum Op {
-    Put { item: Item, condition: Option<&'static str> },
-    Update { key: Item, expression: String, condition: String, names: HashMap<String, String> },
-    Delete { key: Item },
+    Put {
+        item: Item,
+        condition: Option<&'static str>,
+    },
+    Update {
+        key: Item,
+        expression: String,
+        condition: String,
+        names: HashMap<String, String>,
+    },
+    Delete {
+        key: Item,
+        condition: Option<String>,
+    },
+    /// A condition on an item the transaction does not write.
+    Check {
+        key: Item,
+        condition: String,
+    },
 }
 
 /// One write of a transaction.
@@ -78,8 +94,26 @@ fn transact_item(op: Op, values: HashMap<String, AttributeValue>, table: &str) -
                 .build()
                 .map_err(ApiError::internal)?,
         ),
-        Op::Delete { key } => TransactWriteItem::builder()
-            .delete(Delete::builder().table_name(table).set_key(Some(key)).build().map_err(ApiError::internal)?),
+        Op::Delete { key, condition } => TransactWriteItem::builder().delete(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .set_condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(all_old)
+                .build()
+                .map_err(ApiError::internal)?,
+        ),
+        Op::Check { key, condition } => TransactWriteItem::builder().condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(all_old)
+                .build()
+                .map_err(ApiError::internal)?,
+        ),
     };
     Ok(item.build())
 }
