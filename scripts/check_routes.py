@@ -38,6 +38,10 @@ CONTRACT = {
     ("POST", "/auth/factors/passkey"): "passkey-register",
     ("POST", "/auth/2fa/challenge"): "twofa-challenge",
     ("POST", "/auth/reauthenticate"): "reauthenticate",
+    ("GET", "/auth/sessions"): "sessions-list",
+    ("POST", "/auth/sessions/revoke"): "sessions-revoke",
+    ("GET", "/auth/devices"): "devices-list",
+    ("POST", "/auth/devices/forget"): "devices-forget",
     ("GET", "/.well-known/jwks.json"): "jwks",
     ("GET", "/.well-known/openid-configuration"): "openid-configuration",
 }

@@ -32,6 +32,7 @@ mutations=(
   "a registration ceremony works once^shared/src/store/writes/profile.rs^.when(\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow\")^.when(\"(attribute_exists(pk) OR (ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow))\")^passkey-register^one_ceremony_finished_twice_at_once"
   "an assertion's ceremony works once (used up by the attempt)^shared/src/store/attempts.rs^\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :now AND \" ;; \" REMOVE ceremonies.#cer\"^\"(attribute_exists(pk) OR ceremonies.#cer.purpose = :cpurpose) AND \" ;; \"\"^twofa-verify-login^one_passkey_assertion_raced_through_verify_login"
   "at most five factors^shared/src/store/writes/profile.rs^.when(\"factorCount < :max\")^.when(\"factorCount <= :max\")^passkey-register^a_sixth_factor_raced_against_the_fifth"
+  "a version bump forgets remembered browsers^shared/src/store/writes/devices.rs^attribute_exists(pk) AND ver = :ver AND^attribute_exists(pk) AND (ver = :ver OR ver <> :ver) AND^login^device_logins_raced_against_logout_all"
 )
 
 failed=0

@@ -802,6 +802,32 @@ impl TestEnv {
         session
     }
 
+    /// Remembers a browser for `user` as verify-login would (under the
+    /// user's current version, described as `device`); its cookie's value.
+    pub async fn remember_device(&self, user: &UserRecord, device: &str) -> String {
+        let token = shared::crypto::DeviceToken::generate();
+        let now = self.app.now().timestamp();
+        let record = shared::store::DeviceRecord {
+            user_id: user.id.clone(),
+            id: token.id(),
+            device: device.to_string(),
+            ip: Some("198.51.100.9".into()),
+            created_at: now,
+            last_used_at: now,
+            version: user.version,
+            expires_at: now + shared::domain::DEVICE_TTL_SECS,
+        };
+        self.app.repo.commit(vec![writes::remember_device(&record)]).await.expect("device");
+        token.cookie_value().to_string()
+    }
+
+    /// Whether an access token is accepted now: valid, its version the
+    /// user's, its session live (what every authenticated route checks).
+    pub async fn accepted(&self, access_token: &str) -> bool {
+        let claims = self.access_claims(access_token).await;
+        shared::http::current_session(&self.fixtures, &claims).await.expect("a read").is_some()
+    }
+
     /// A pre-2FA token for `user`, as login hands it out.
     pub async fn pre2fa(&self, user: &UserRecord) -> String {
         let keys = self.fixture_keys().await;

@@ -105,6 +105,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_remembered_browser_is_never_recent_until_a_reauthentication() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register_verified(&unique_email("device")).await).await;
+        let (user, _, passkey_id) = env.add_passkey(&kit.user, Behaviour::default()).await;
+        let session = env.sign_in(&user, shared::domain::SignIn::RememberedDevice).await;
+        let reply = remove(&env, &session.access_token, &passkey_id).await;
+        assert_eq!((reply.status(), reply.error()), (401, "reauthentication_required".into()), "signed in just now");
+        let now = env.app.now().timestamp();
+        env.app.repo.commit(vec![writes::reauthenticated(&session.record, now)]).await.unwrap();
+        assert_eq!(remove(&env, &session.access_token, &passkey_id).await.status(), 200);
+    }
+
+    #[tokio::test]
     async fn another_users_factor_is_not_found() {
         let env = TestEnv::new().await;
         let mine = env.enroll(&env.register_verified(&unique_email("mine")).await).await;

@@ -1,14 +1,18 @@
 //! `POST /auth/login`: the password step. Without 2FA it opens an aal-1
-//! session; with 2FA it hands out only a pre-2FA token.
+//! session; with 2FA it hands out only a pre-2FA token, unless the browser
+//! was remembered at an earlier second factor: then an aal-2 session.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::{Aal, ClientInfo, Email, EventKind, Password, Role};
+use shared::crypto::DeviceToken;
+use shared::domain::{ClientInfo, Email, EventKind, Password, Role, SignIn};
 use shared::factors::password;
 use shared::flows::accounts;
 use shared::flows::session::{NewSession, Subject, pre2fa_token};
-use shared::http::{Credentials, TWOFA_COOKIE, UserView, json_body, json_response, with_cookies};
+use shared::http::{
+    Credentials, DEVICE_COOKIE, TWOFA_COOKIE, UserView, cookie, json_body, json_response, with_cookies,
+};
 use shared::store::{LoginAccount, Write, writes};
 use shared::{ApiError, App};
 
@@ -29,10 +33,21 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     }
     let account = login.account.as_ref().expect("only an account's hash verifies");
 
-    if account.twofa_enabled {
-        second_factor_next(app, account, &client).await
-    } else {
-        open_session(app, &req, account, &client).await
+    if !account.twofa_enabled {
+        return open_session(app, &req, account, None, &client).await;
+    }
+    // A cookie that is not a token, or a device that is not this user's
+    // live one, is ignored and cleared: the second factor is asked as usual.
+    let device = cookie(&req, DEVICE_COOKIE);
+    let Some(token) = device.as_deref().and_then(DeviceToken::parse) else {
+        let clear = device.is_some().then(|| app.config.cookies.clear(DEVICE_COOKIE));
+        return second_factor_next(app, account, &client, clear).await;
+    };
+    match open_session(app, &req, account, Some(&token), &client).await {
+        Err(ApiError::DeviceNotFound) => {
+            second_factor_next(app, account, &client, Some(app.config.cookies.clear(DEVICE_COOKIE))).await
+        }
+        opened => opened,
     }
 }
 
@@ -43,6 +58,7 @@ async fn second_factor_next(
     app: &App,
     account: &LoginAccount,
     client: &ClientInfo,
+    clear_device: Option<String>,
 ) -> Result<Response<Body>, ApiError> {
     let keys = app.keyring.keys().await?;
     let now = app.now();
@@ -51,28 +67,41 @@ async fn second_factor_next(
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
     app.repo.commit(commit).await?;
     let response = json_response(StatusCode::OK, &json!({ "requires2FA": true }));
-    Ok(with_cookies(response, [app.config.cookies.set(TWOFA_COOKIE, &token)]))
+    let cookies = std::iter::once(app.config.cookies.set(TWOFA_COOKIE, &token)).chain(clear_device);
+    Ok(with_cookies(response, cookies))
 }
 
-/// 2FA is off: an aal-1 session, in one transaction with the counter reset and the event.
+/// A session, in one transaction with the counter reset and the events: aal 1
+/// when 2FA is off; aal 2 from a remembered browser, whose item must exist
+/// under the token version read with the password, checked on the profile
+/// in the same transaction (a version bump meanwhile opens nothing).
 async fn open_session(
     app: &App,
     req: &Request,
     account: &LoginAccount,
+    device: Option<&DeviceToken>,
     client: &ClientInfo,
 ) -> Result<Response<Body>, ApiError> {
     let issuer = app.issuer(req).await?;
     let now = app.now();
     let subject = Subject { user_id: &account.user_id, role: account.role, version: account.version };
-    let session = NewSession::issue(app, &issuer, subject, None, (now.timestamp(), now.timestamp()), client)?;
+    let sign_in = if device.is_some() { SignIn::RememberedDevice } else { SignIn::Password };
+    let session = NewSession::issue(app, &issuer, subject, sign_in, (now.timestamp(), now.timestamp()), client)?;
     let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
-    commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    let mut events = vec![EventKind::Login];
+    if let Some(device) = device {
+        let (id, ip) = (device.id(), client.ip.as_deref());
+        commit.push(writes::use_device(&account.user_id, &id, account.version, now.timestamp(), ip));
+        commit.push(writes::account_unchanged(&account.user_id, account.version));
+        events.push(EventKind::DeviceLogin);
+    }
+    commit.extend(writes::audit(&account.user_id, &events, now.timestamp_millis(), client));
     app.repo.commit(commit).await?;
 
-    let user = UserView::of_login(account, Aal::One);
+    let user = UserView::of_login(account, sign_in.aal());
     let body = json!({
         "requires2FA": false,
-        "requires2FASetup": account.role == Role::Admin,
+        "requires2FASetup": account.role == Role::Admin && !account.twofa_enabled,
         "user": user,
     });
     Ok(with_cookies(json_response(StatusCode::OK, &body), session.cookies(app)))
@@ -82,6 +111,7 @@ async fn open_session(
 mod tests {
     use super::*;
     use serde_json::json;
+    use shared::domain::Aal;
     use testkit::proxy::Fault;
     use testkit::{PASSWORD, Reply, TestEnv, behind_proxy, call, event, timed};
 
@@ -370,5 +400,111 @@ mod tests {
         }
         let client = ClientInfo::of(&event("login").request());
         testkit::one_notice(&address, "Sign-in locked for now", env.app.now(), &client, &["wrong password 9"]).await;
+    }
+
+    async fn login_from(env: &TestEnv, email: &str, device_token: Option<&str>) -> Reply {
+        let mut req = event("login").json(json!({ "email": email, "password": PASSWORD }));
+        if let Some(token) = device_token {
+            req = req.cookie("device_token", token);
+        }
+        call(env, handle, req.request()).await
+    }
+
+    #[tokio::test]
+    async fn a_remembered_browser_signs_in_with_the_password_alone_in_two_calls() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register("laptop@example.com").await).await;
+        let device = env.remember_device(&kit.user, "Firefox 140 on Linux").await;
+        env.keys().await;
+        env.clock.advance(chrono::Duration::seconds(5));
+        env.calls.reset();
+        let reply = login_from(&env, "laptop@example.com", Some(&device)).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.TransactWriteItems"]);
+        let body = reply.json();
+        assert_eq!((body["requires2FA"].clone(), body["requires2FASetup"].clone()), (json!(false), json!(false)));
+        assert_eq!((body["user"]["aal"].clone(), body["user"]["twoFactorEnabled"].clone()), (json!(2), json!(true)));
+        assert_eq!(reply.cookie("twofa_token"), Some(String::new()), "no pre-2FA step");
+        assert_eq!(reply.cookie("device_token"), None, "the cookie stays as it is");
+        let access = reply.cookie("access_token").unwrap();
+        let claims = env.access_claims(&access).await;
+        assert_eq!((claims.aal, claims.amr.clone()), (Aal::Two, vec!["pwd".to_string(), "device".to_string()]));
+        assert!(env.accepted(&access).await);
+        let events = env.app.repo.recent_events(&kit.user.id, env.app.now().timestamp(), 2).await.unwrap();
+        assert_eq!([events[1].kind, events[0].kind], [EventKind::Login, EventKind::DeviceLogin]);
+        let used = env.app.repo.devices(&kit.user.id).await.unwrap();
+        assert_eq!(used[0].last_used_at, env.app.now().timestamp());
+    }
+
+    #[tokio::test]
+    async fn a_dead_foreign_or_malformed_device_cookie_is_ignored_and_cleared() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register("phone@example.com").await).await;
+        let other = env.enroll(&env.register("other@example.com").await).await;
+        let foreign = env.remember_device(&other.user, "Chrome 131 on Windows").await;
+        let expired = env.remember_device(&kit.user, "Safari 18 on iOS").await;
+        env.clock.advance(chrono::Duration::days(31));
+        let forgotten = env.remember_device(&kit.user, "Edge 131 on Windows").await;
+        let id = shared::crypto::DeviceToken::parse(&forgotten).unwrap().id();
+        env.app.repo.commit(vec![writes::forget_device(&kit.user.id, &id)]).await.unwrap();
+        let unknown = shared::crypto::DeviceToken::generate();
+        for cookie in [foreign.as_str(), &expired, &forgotten, unknown.cookie_value(), "not-a-token"] {
+            let reply = login_from(&env, "phone@example.com", Some(cookie)).await;
+            assert_eq!(reply.status(), 200, "{cookie:?}");
+            assert_eq!(reply.json(), json!({ "requires2FA": true }), "{cookie:?}");
+            assert!(!reply.cookie("twofa_token").unwrap().is_empty());
+            assert_eq!(reply.cookie("device_token").as_deref(), Some(""), "cleared: {cookie:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_password_is_checked_on_a_remembered_browser_too() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register("checked@example.com").await).await;
+        let device = env.remember_device(&kit.user, "Firefox 140 on Linux").await;
+        let req = event("login").cookie("device_token", &device);
+        let reply = call(
+            &env,
+            handle,
+            req.json(json!({ "email": "checked@example.com", "password": "wrong horse" })).request(),
+        )
+        .await;
+        assert_eq!((reply.status(), reply.error().as_str()), (401, "invalid_credentials"));
+        assert!(reply.set_cookies().is_empty());
+    }
+
+    /// Logins from a remembered browser while the user signs out everywhere:
+    /// whatever the interleaving, no session opened from the device works
+    /// after the bump, and the next login asks for the second factor.
+    #[tokio::test]
+    async fn device_logins_raced_against_logout_all_open_nothing_after_the_bump() {
+        let env = TestEnv::new().await;
+        let kit = env.enroll(&env.register("race@example.com").await).await;
+        for round in 0..4 {
+            let user = env.user(&kit.user.id).await;
+            let device = env.remember_device(&user, "Firefox 140 on Linux").await;
+            let logins = (0..5).map(|_| login_from(&env, "race@example.com", Some(&device)));
+            let bump = async { env.app.repo.commit(writes::bump_version(&user).into()).await.unwrap() };
+            let (replies, ()) = tokio::join!(futures::future::join_all(logins), bump);
+            for reply in replies.iter().filter(|reply| reply.json()["requires2FA"] == json!(false)) {
+                let access = reply.cookie("access_token").unwrap();
+                assert!(!env.accepted(&access).await, "round {round}: a device session outlived the bump");
+            }
+            let after = login_from(&env, "race@example.com", Some(&device)).await;
+            assert_eq!(after.json(), json!({ "requires2FA": true }), "round {round}: the device was not forgotten");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_where_it_signed_in_described_not_copied() {
+        let env = TestEnv::new().await;
+        let user = env.register("where@example.com").await;
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+        let req = event("login").source("203.0.113.50", firefox);
+        let reply =
+            call(&env, handle, req.json(json!({ "email": "where@example.com", "password": PASSWORD })).request()).await;
+        let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
+        let session = env.app.repo.session(&user.id, &claims.sid).await.unwrap().unwrap();
+        assert_eq!((session.device.as_str(), session.ip.as_deref()), ("Firefox 140 on Linux", Some("203.0.113.50")));
     }
 }

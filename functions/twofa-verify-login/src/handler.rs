@@ -2,17 +2,21 @@
 //! Check the pre-2FA token, reserve an attempt (one update that also reads the
 //! user, refuses a token that already succeeded, and uses up a passkey's
 //! ceremony), check the code, backup code or passkey, and commit the session
-//! in one transaction that spends the token and records what was proven.
+//! in one transaction that spends the token and records what was proven
+//! (and, when asked, remembers the browser: one more read, of its devices).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::{Aal, ClientInfo, EventKind, SecondFactor};
+use shared::crypto::DeviceToken;
+use shared::domain::{Aal, ClientInfo, DEVICE_TTL_SECS, EventKind, MAX_DEVICES, SecondFactor};
 use shared::flows::second_factor::{ceremony_of, check, purpose, record_wrong_code, refusal};
 use shared::flows::session::{NewSession, Subject};
-use shared::http::{SecondFactorBody, TWOFA_COOKIE, UserView, cookie, json_body, json_response, with_cookies};
-use shared::store::Write;
+use shared::http::{
+    DEVICE_COOKIE, TWOFA_COOKIE, UserView, VerifyLoginBody, cookie, json_body, json_response, with_cookies,
+};
 use shared::store::writes::{self, Pre2faSpend};
+use shared::store::{DeviceRecord, UserRecord, Write};
 use shared::tokens::{self, Pre2faClaims};
 use shared::{ApiError, App};
 
@@ -22,8 +26,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let now = app.now();
     let claims =
         tokens::verify_or::<Pre2faClaims>(keys, &token, &app.config.issuer, now.timestamp(), ApiError::SessionExpired)?;
-    let presented = match json_body::<SecondFactorBody>(&req).and_then(SecondFactorBody::into_code) {
-        Ok(presented) => presented,
+    let (presented, remember) = match json_body::<VerifyLoginBody>(&req) {
+        Ok(body) => (body.proof, body.remember_device),
         // The token's server-side state comes first: a used one is 401 whatever the body.
         Err(bad_body) if app.repo.pre2fa_live(&claims.reg.sub, &claims.jti, claims.ver).await? => {
             return Err(bad_body);
@@ -55,18 +59,52 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let session =
         NewSession::issue(app, &issuer, subject, Some(proven.factor), (now.timestamp(), now.timestamp()), &client)?;
     let spend = Pre2faSpend { nonce: &claims.jti, expires_at: claims.reg.exp, now: now.timestamp() };
-    let commit: Vec<Write> =
-        vec![writes::accept_code(&user, &proven.proof, now.timestamp(), Some(spend)), session.write()]
-            .into_iter()
-            .chain(writes::audit(&user.id, &[event], now.timestamp_millis(), &client))
-            .collect();
+    let mut commit: Vec<Write> =
+        vec![writes::accept_code(&user, &proven.proof, now.timestamp(), Some(spend)), session.write()];
+    let mut events = vec![event];
+    let mut cookies = session.cookies(app);
+    if remember {
+        let token = DeviceToken::generate();
+        commit.extend(remember_device(app, &user, &token, &client).await?);
+        events.push(EventKind::DeviceRemembered);
+        cookies.push(app.config.cookies.set(DEVICE_COOKIE, token.cookie_value()));
+    }
+    commit.extend(writes::audit(&user.id, &events, now.timestamp_millis(), &client));
     app.repo.commit(commit).await.map_err(expired)?;
     let left = user.backup_hashes.len().saturating_sub(1);
     app.mailer.notify(&user.email, &[event], now.timestamp_millis(), &client, Some(left)).await;
 
     let view = UserView::of(&user, Aal::Two);
     let response = json_response(StatusCode::OK, &json!({ "message": "2FA verified", "user": view }));
-    Ok(with_cookies(response, session.cookies(app)))
+    Ok(with_cookies(response, cookies))
+}
+
+/// The writes that remember this browser under the user's token version,
+/// making room: devices a version bump or their 30 days ended go, and the
+/// least recently used beyond nine, so that at most ten remain.
+async fn remember_device(
+    app: &App,
+    user: &UserRecord,
+    token: &DeviceToken,
+    client: &ClientInfo,
+) -> Result<Vec<Write>, ApiError> {
+    let now = app.now().timestamp();
+    let (mut live, dead): (Vec<DeviceRecord>, Vec<DeviceRecord>) =
+        app.repo.devices(&user.id).await?.into_iter().partition(|device| device.live_for(user.version, now));
+    live.sort_by_key(|device| std::cmp::Reverse(device.last_used_at));
+    let evicted = live.iter().skip(MAX_DEVICES - 1).chain(&dead);
+    let mut commit: Vec<Write> = evicted.map(|device| writes::drop_device(&user.id, &device.id)).collect();
+    commit.push(writes::remember_device(&DeviceRecord {
+        user_id: user.id.clone(),
+        id: token.id(),
+        device: client.device(),
+        ip: client.ip.clone(),
+        created_at: now,
+        last_used_at: now,
+        version: user.version,
+        expires_at: now + DEVICE_TTL_SECS,
+    }));
+    Ok(commit)
 }
 
 /// At this route, a token that lost its standing is an expired sign-in step.
@@ -618,5 +656,67 @@ mod tests {
         )
         .await;
         assert_eq!(first_app.status(), 200, "the same step on the other app is that app's first use");
+    }
+
+    #[tokio::test]
+    async fn remember_device_sets_a_cookie_whose_hash_alone_is_stored() {
+        let env = TestEnv::new().await;
+        let kit = enrolled(&env, "remember@example.com").await;
+        let pre2fa = env.pre2fa(&kit.user).await;
+        env.keys().await;
+        env.clock.advance(Duration::seconds(1));
+        env.calls.reset();
+        let reply = verify(&env, &pre2fa, json!({ "code": env.code(&kit.secret), "rememberDevice": true })).await;
+        assert_eq!(reply.status(), 200);
+        assert_eq!(env.calls.take(), ["DynamoDB.UpdateItem", "DynamoDB.Query", "DynamoDB.TransactWriteItems"]);
+        let cookie = reply.set_cookies().into_iter().find(|c| c.name() == "device_token").unwrap();
+        assert_eq!((cookie.path(), cookie.http_only()), (Some("/auth"), Some(true)));
+        assert_eq!(cookie.max_age().map(|age| age.whole_days()), Some(30));
+        let token = shared::crypto::DeviceToken::parse(cookie.value()).unwrap();
+        let devices = env.app.repo.devices(&kit.user.id).await.unwrap();
+        assert_eq!(devices.len(), 1);
+        assert_eq!((devices[0].id.clone(), devices[0].version), (token.id(), kit.user.version));
+        assert!(!env.table_contains(cookie.value().as_bytes()).await, "the token itself is not stored");
+        let events = env.app.repo.recent_events(&kit.user.id, env.app.now().timestamp(), 2).await.unwrap();
+        assert_eq!([events[1].kind, events[0].kind], [EventKind::TwofaVerified, EventKind::DeviceRemembered]);
+    }
+
+    #[tokio::test]
+    async fn remember_device_with_a_backup_code_or_not_a_boolean_is_400_and_spends_nothing() {
+        let env = TestEnv::new().await;
+        let kit = enrolled(&env, "backup@example.com").await;
+        let pre2fa = env.pre2fa(&kit.user).await;
+        for body in [
+            json!({ "backupCode": kit.backup_codes[0], "rememberDevice": true }),
+            json!({ "code": env.code(&kit.secret), "rememberDevice": "yes" }),
+            json!({ "rememberDevice": true }),
+        ] {
+            let reply = verify(&env, &pre2fa, body.clone()).await;
+            assert_eq!((reply.status(), reply.error().as_str()), (400, "invalid_request"), "{body}");
+        }
+        assert!(env.app.repo.devices(&kit.user.id).await.unwrap().is_empty());
+        let reply = verify(&env, &pre2fa, json!({ "backupCode": kit.backup_codes[0], "rememberDevice": false })).await;
+        assert_eq!(reply.status(), 200, "the token and the backup code were not spent");
+        assert_eq!(reply.cookie("device_token"), None);
+    }
+
+    #[tokio::test]
+    async fn at_most_ten_devices_the_least_recently_used_forgotten() {
+        let env = TestEnv::new().await;
+        let kit = enrolled(&env, "ten@example.com").await;
+        let mut oldest = String::new();
+        for i in 0..10 {
+            let token = env.remember_device(&kit.user, &format!("Browser {i}")).await;
+            if i == 0 {
+                oldest = shared::crypto::DeviceToken::parse(&token).unwrap().id();
+            }
+            env.clock.advance(Duration::seconds(1));
+        }
+        let pre2fa = env.pre2fa(&kit.user).await;
+        let reply = verify(&env, &pre2fa, json!({ "code": env.code(&kit.secret), "rememberDevice": true })).await;
+        assert_eq!(reply.status(), 200);
+        let devices = env.app.repo.devices(&kit.user.id).await.unwrap();
+        assert_eq!(devices.len(), 10);
+        assert!(devices.iter().all(|device| device.id != oldest), "the least recently used went");
     }
 }

@@ -13,6 +13,6 @@ pub use audit::{EventKind, MAX_LISTED, RETENTION_SECS};
 pub use client::{ClientInfo, describe_agent};
 pub use factor::{FactorKind, FactorName, MAX_FACTORS, SecondFactor, SignIn, TypedCode};
 pub use session::{
-    ACCESS_TTL_SECS, Aal, CEREMONY_TTL_SECS, CLOCK_SKEW_SECS, PRE2FA_TTL_SECS, RECENT_AUTH_SECS, REFRESH_TTL_SECS,
-    SESSION_MAX_SECS, TokenKind,
+    ACCESS_TTL_SECS, Aal, CEREMONY_TTL_SECS, CLOCK_SKEW_SECS, DEVICE_TTL_SECS, MAX_DEVICES, MAX_SESSIONS_LISTED,
+    PRE2FA_TTL_SECS, RECENT_AUTH_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS, TokenKind,
 };

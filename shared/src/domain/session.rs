@@ -11,6 +11,12 @@ pub const SESSION_MAX_SECS: i64 = 30 * 24 * 60 * 60;
 /// A proof counts as recent this long: changes to factors, the email or the
 /// account need one (RFC 9470 `max_age`).
 pub const RECENT_AUTH_SECS: i64 = 10 * 60;
+/// A remembered browser skips the second factor this long (its cookie's lifetime).
+pub const DEVICE_TTL_SECS: i64 = 30 * 24 * 60 * 60;
+/// A user has at most this many remembered browsers; the least recently used goes first.
+pub const MAX_DEVICES: usize = 10;
+/// `GET /auth/sessions` lists at most this many.
+pub const MAX_SESSIONS_LISTED: usize = 50;
 /// A WebAuthn ceremony (its challenge and state) works this long, once.
 pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
 /// How far a token's `nbf` may be ahead of the verifier's clock. Tokens are

@@ -6,13 +6,14 @@
 use lambda_http::Request;
 
 use super::cookies::ACCESS_COOKIE;
-use super::request::{bearer_token, cookie};
+use super::request::{bearer_token, cookie, json_body};
 use crate::app::App;
 use crate::crypto::SigningKeys;
 use crate::domain::{Aal, RECENT_AUTH_SECS, Role};
 use crate::error::ApiError;
-use crate::store::{SessionRecord, UserRecord};
+use crate::store::{AccountOverview, SessionRecord, UserRecord, Write, writes};
 use crate::tokens::{self, AccessClaims, TokenError};
+use serde::de::DeserializeOwned;
 
 /// Whether a route stays open to an admin who has not turned 2FA on yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,18 +78,54 @@ impl Caller {
 /// ended (logout, revocation, reuse, its 30 days); then the admin rule. One
 /// read: the profile and the session together.
 pub async fn authenticate(app: &App, req: &Request, rule: AdminRule) -> Result<Caller, ApiError> {
+    let claims = presented_claims(app, req).await?;
+    let (user, session) = current_session(app, &claims).await?.ok_or(ApiError::Unauthorized)?;
+    Caller::admitted(claims, user, session, rule)
+}
+
+/// As [`authenticate`], reading the user's remembered devices and sessions
+/// in the same call (the lists of both).
+pub async fn authenticate_with_overview(
+    app: &App,
+    req: &Request,
+    rule: AdminRule,
+) -> Result<(Caller, AccountOverview), ApiError> {
+    let claims = presented_claims(app, req).await?;
+    let mut overview = app.repo.overview(&claims.reg.sub).await?;
+    let session = overview.sessions.iter().find(|session| session.session_id == claims.sid).cloned();
+    let standing = in_standing(app, &claims, overview.user.take(), session);
+    let (user, session) = standing.ok_or(ApiError::Unauthorized)?;
+    Ok((Caller::admitted(claims, user, session, rule)?, overview))
+}
+
+/// The verified claims of the request's access token, for a route that
+/// reads nothing before its one write: the write commits with
+/// [`still_signed_in`], which checks in the same transaction what
+/// [`authenticate`] reads (the routes that do this are open to an admin
+/// before 2FA, so the profile is not needed for the admin rule).
+pub async fn presented_claims(app: &App, req: &Request) -> Result<AccessClaims, ApiError> {
     let token = bearer_token(req).map(str::to_string).or_else(|| cookie(req, ACCESS_COOKIE));
-    let Some(token) = token else {
-        return Err(ApiError::Unauthorized);
-    };
-    let claims = access_claims(app, req, &token).await?;
-    let Some((user, session)) = current_session(app, &claims).await? else {
-        return Err(ApiError::Unauthorized);
-    };
-    if rule == AdminRule::RequiresTwofa && user.role == Role::Admin && !user.twofa_enabled() {
-        return Err(ApiError::MfaRequired);
+    access_claims(app, req, &token.ok_or(ApiError::Unauthorized)?).await
+}
+
+/// The body of a request whose caller is checked only in its transaction
+/// ([`still_signed_in`]). A bad body is answered only after the read
+/// [`authenticate`] makes, so that a signed-out caller gets its `401` first,
+/// as everywhere.
+pub async fn body_of_signed_in<T: DeserializeOwned>(app: &App, req: &Request, rule: AdminRule) -> Result<T, ApiError> {
+    match json_body(req) {
+        Ok(body) => Ok(body),
+        Err(bad_body) => {
+            authenticate(app, req, rule).await?;
+            Err(bad_body)
+        }
     }
-    Ok(Caller { claims, user, session })
+}
+
+/// Conditions that the claims' account still has their token version and
+/// their session is live; `401 unauthorized` otherwise.
+pub fn still_signed_in(claims: &AccessClaims, now: i64) -> [Write; 2] {
+    [writes::account_unchanged(&claims.reg.sub, claims.ver), writes::session_live(&claims.reg.sub, &claims.sid, now)]
 }
 
 /// The user and the session a verified access token names, while the token's
@@ -97,12 +134,36 @@ pub async fn current_session(
     app: &App,
     claims: &AccessClaims,
 ) -> Result<Option<(UserRecord, SessionRecord)>, ApiError> {
-    Ok(match app.repo.user_and_session(&claims.reg.sub, &claims.sid).await? {
+    let (user, session) = app.repo.user_and_session(&claims.reg.sub, &claims.sid).await?;
+    Ok(in_standing(app, claims, user, session))
+}
+
+fn in_standing(
+    app: &App,
+    claims: &AccessClaims,
+    user: Option<UserRecord>,
+    session: Option<SessionRecord>,
+) -> Option<(UserRecord, SessionRecord)> {
+    match (user, session) {
         (Some(user), Some(session)) if user.version == claims.ver && session.live_at(app.now().timestamp()) => {
             Some((user, session))
         }
         _ => None,
-    })
+    }
+}
+
+impl Caller {
+    fn admitted(
+        claims: AccessClaims,
+        user: UserRecord,
+        session: SessionRecord,
+        rule: AdminRule,
+    ) -> Result<Self, ApiError> {
+        if rule == AdminRule::RequiresTwofa && user.role == Role::Admin && !user.twofa_enabled() {
+            return Err(ApiError::MfaRequired);
+        }
+        Ok(Caller { claims, user, session })
+    }
 }
 
 /// The claims of a valid access token, or `401 unauthorized` whatever the

@@ -51,6 +51,32 @@ impl SecondFactorBody {
     }
 }
 
+/// verify-login's body: a proof, and `"rememberDevice": true` to remember
+/// the browser (with a code or a passkey; a backup code is for a lost device).
+pub struct VerifyLoginBody {
+    pub proof: TypedCode,
+    pub remember_device: bool,
+}
+
+impl<'de> Deserialize<'de> for VerifyLoginBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let remember_device = match fields.remove("rememberDevice") {
+            None => false,
+            Some(serde_json::Value::Bool(remember)) => remember,
+            Some(_) => return Err(D::Error::custom("rememberDevice is true or false")),
+        };
+        let proof = SecondFactorBody::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        let proof =
+            proof.into_code().map_err(|_| D::Error::custom("send exactly one of code, backupCode and passkey"))?;
+        if remember_device && matches!(proof, TypedCode::Backup(_)) {
+            return Err(D::Error::custom("a backup code does not remember the browser"));
+        }
+        Ok(VerifyLoginBody { proof, remember_device })
+    }
+}
+
 /// `{}` or `{"name"}`: what a new factor is called.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -1,23 +1,26 @@
-//! The three cookies of the contract, built with the `cookie` crate, and a
-//! new session's.
+//! The cookies of the contract, built with the `cookie` crate, and a new
+//! session's.
 
 use cookie::Cookie;
 use cookie::time::Duration;
 
 use crate::app::App;
 use crate::config::CookiePolicy;
-use crate::domain::{ACCESS_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
+use crate::domain::{ACCESS_TTL_SECS, DEVICE_TTL_SECS, PRE2FA_TTL_SECS, REFRESH_TTL_SECS};
 use crate::flows::session::NewSession;
 
 pub const ACCESS_COOKIE: &str = "access_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";
 pub const TWOFA_COOKIE: &str = "twofa_token";
+/// A remembered browser's: it outlives sign-outs (a version bump makes it dead).
+pub const DEVICE_COOKIE: &str = "device_token";
 
-/// Name, path and lifetime of each cookie.
-const COOKIES: [(&str, &str, i64); 3] = [
+/// Name, path and lifetime of each cookie; the first three are a sign-in's.
+const COOKIES: [(&str, &str, i64); 4] = [
     (ACCESS_COOKIE, "/", ACCESS_TTL_SECS),
     (REFRESH_COOKIE, "/auth", REFRESH_TTL_SECS),
     (TWOFA_COOKIE, "/auth/2fa", PRE2FA_TTL_SECS),
+    (DEVICE_COOKIE, "/auth", DEVICE_TTL_SECS),
 ];
 
 impl CookiePolicy {
@@ -44,9 +47,9 @@ impl CookiePolicy {
         cookie.to_string()
     }
 
-    /// Clears all three cookies.
+    /// Clears the three cookies of a sign-in (not a remembered browser's).
     pub fn clear_all(&self) -> Vec<String> {
-        COOKIES.iter().map(|(name, _, _)| self.clear(name)).collect()
+        COOKIES[..3].iter().map(|(name, _, _)| self.clear(name)).collect()
     }
 }
 
@@ -76,9 +79,12 @@ mod tests {
 
     #[test]
     fn each_cookie_has_its_path_and_lifetime() {
-        for (name, path, seconds) in
-            [(ACCESS_COOKIE, "/", 900), (REFRESH_COOKIE, "/auth", 604_800), (TWOFA_COOKIE, "/auth/2fa", 300)]
-        {
+        for (name, path, seconds) in [
+            (ACCESS_COOKIE, "/", 900),
+            (REFRESH_COOKIE, "/auth", 604_800),
+            (TWOFA_COOKIE, "/auth/2fa", 300),
+            (DEVICE_COOKIE, "/auth", 2_592_000),
+        ] {
             let cookie = parsed(&DEPLOYED.set(name, "a.b.c"));
             assert_eq!((cookie.name(), cookie.value()), (name, "a.b.c"));
             assert_eq!(cookie.path(), Some(path));

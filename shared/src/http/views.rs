@@ -1,10 +1,10 @@
-//! Response bodies shared by several routes: the user, and the audit log's events.
+//! Response bodies: the user, the audit log's events, factors, sessions and remembered devices.
 
 use serde::Serialize;
 
 use crate::clock::{rfc3339, rfc3339_millis};
 use crate::domain::{Aal, Role};
-use crate::store::{AuditRecord, FactorRecord, FactorSecret, LoginAccount, UserRecord};
+use crate::store::{AuditRecord, DeviceRecord, FactorRecord, FactorSecret, LoginAccount, SessionRecord, UserRecord};
 
 /// The contract's `User`.
 #[derive(Debug, Serialize)]
@@ -35,8 +35,7 @@ impl UserView {
         }
     }
 
-    /// The user as the login item's copy holds it (which counts no passkeys:
-    /// a password-only sign-in of a user without 2FA has none).
+    /// The user as the login item's copy holds it.
     pub fn of_login(account: &LoginAccount, aal: Aal) -> Self {
         UserView {
             id: account.user_id.clone(),
@@ -45,7 +44,7 @@ impl UserView {
             role: account.role,
             two_factor_enabled: account.twofa_enabled,
             aal,
-            passkeys: 0,
+            passkeys: account.passkeys,
         }
     }
 }
@@ -100,6 +99,62 @@ impl From<&FactorRecord> for FactorView {
                 FactorSecret::Passkey { synced, .. } => Some(synced),
                 FactorSecret::Totp { .. } => None,
             },
+        }
+    }
+}
+
+/// The contract's `Session`.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub current: bool,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "lastUsedAt")]
+    pub last_used_at: String,
+    pub aal: Aal,
+    pub amr: Vec<String>,
+    pub ip: Option<String>,
+    pub device: String,
+}
+
+impl SessionView {
+    pub fn of(session: &SessionRecord, current_id: &str) -> Self {
+        SessionView {
+            id: session.session_id.clone(),
+            current: session.session_id == current_id,
+            created_at: rfc3339(session.started_at),
+            last_used_at: rfc3339(session.last_used_at()),
+            aal: session.aal,
+            amr: session.amr.clone(),
+            ip: session.ip.clone(),
+            device: session.device.clone(),
+        }
+    }
+}
+
+/// A remembered browser as `GET /auth/devices` shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    pub id: String,
+    pub device: String,
+    pub ip: Option<String>,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "lastUsedAt")]
+    pub last_used_at: String,
+    pub current: bool,
+}
+
+impl DeviceView {
+    pub fn of(device: &DeviceRecord, current_id: Option<&str>) -> Self {
+        DeviceView {
+            id: device.id.clone(),
+            device: device.device.clone(),
+            ip: device.ip.clone(),
+            created_at: rfc3339(device.created_at),
+            last_used_at: rfc3339(device.last_used_at),
+            current: current_id == Some(device.id.as_str()),
         }
     }
 }

@@ -29,7 +29,16 @@ pub(super) fn login(email: &str) -> Item {
 }
 
 pub(super) fn session(user_id: &str, session_id: &str) -> Item {
-    key(user_pk(user_id), format!("SESSION#{session_id}"))
+    key(user_pk(user_id), format!("{SESSION_PREFIX}{session_id}"))
+}
+
+/// Sorts between the profile and the sessions: one Query from `PROFILE` on
+/// reads the profile, the remembered devices and the sessions, and no event.
+pub(super) const DEVICE_PREFIX: &str = "REMEMBERED#";
+pub(super) const SESSION_PREFIX: &str = "SESSION#";
+
+pub(super) fn device(user_id: &str, device_id: &str) -> Item {
+    key(user_pk(user_id), format!("{DEVICE_PREFIX}{device_id}"))
 }
 
 pub(super) fn event(user_id: &str, at_millis: i64, unique: &str) -> Item {

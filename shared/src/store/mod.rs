@@ -9,7 +9,8 @@
 //! | pk | sk | holds |
 //! | --- | --- | --- |
 //! | `USER#<id>` | `PROFILE` | email, role, token version, 2FA state, code-attempt counter, the nonces of pre-2FA tokens that succeeded (until they expire) |
-//! | `USER#<id>` | `SESSION#<sid>` | current and previous refresh id, assurance, expiry |
+//! | `USER#<id>` | `REMEMBERED#<hash>` | a remembered browser: the hash of its `device_token` is its id; the token version it was made under, described user agent, IP, when made and last used |
+//! | `USER#<id>` | `SESSION#<sid>` | current and previous refresh id, assurance, expiry, described user agent, IP, when last used |
 //! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
 //! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
 //! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
@@ -32,8 +33,8 @@ pub mod writes;
 pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
 pub use migrate::Migrated;
 pub use records::{
-    AuditRecord, CeremonyRecord, FactorRecord, FactorSecret, KeyringEntry, KeyringItems, LoginAccount, LoginRecord,
-    PendingSetup, PendingToken, SessionRecord, UserRecord,
+    AccountOverview, AuditRecord, CeremonyRecord, DeviceRecord, FactorRecord, FactorSecret, KeyringEntry, KeyringItems,
+    LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord, UserRecord,
 };
 pub use repo::{Repo, Rotation};
 pub use writes::Write;

@@ -333,6 +333,8 @@ pub struct LoginAccount {
     pub version: i64,
     pub twofa_enabled: bool,
     pub email_verified: bool,
+    /// How many passkeys the user has (a copy, kept with the profile's changes).
+    pub passkeys: usize,
 }
 
 impl LoginRecord {
@@ -347,6 +349,7 @@ impl LoginRecord {
                 version: item.num("ver")?,
                 twofa_enabled: item.flag("twofaEnabled")?,
                 email_verified: item.flag("emailVerified")?,
+                passkeys: item.opt_num("passkeys")?.unwrap_or(0) as usize,
             }),
         };
         Ok(LoginRecord {
@@ -469,6 +472,67 @@ impl SessionRecord {
         }
         item
     }
+}
+
+/// A remembered browser: sign-ins from it skip the second factor while the
+/// user's token version is the one it was remembered under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRecord {
+    pub user_id: String,
+    /// The SHA-256 of its `device_token`.
+    pub id: String,
+    pub device: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub version: i64,
+    pub expires_at: i64,
+}
+
+impl DeviceRecord {
+    /// Whether a sign-in from it may skip the second factor at `now`.
+    pub fn live_for(&self, version: i64, now: i64) -> bool {
+        self.version == version && self.expires_at > now
+    }
+
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
+        let sk = item.str("sk")?;
+        Ok(DeviceRecord {
+            user_id: item.str("userId")?.to_string(),
+            id: sk.strip_prefix(keys::DEVICE_PREFIX).unwrap_or(sk).to_string(),
+            device: item.str("device")?.to_string(),
+            ip: item.opt_str("ip")?.map(str::to_string),
+            created_at: item.num("createdAt")?,
+            last_used_at: item.num("lastUsedAt")?,
+            version: item.num("ver")?,
+            expires_at: item.num("expiresAt")?,
+        })
+    }
+
+    pub(super) fn to_item(&self) -> Item {
+        let mut item = keys::device(&self.user_id, &self.id);
+        item.extend([
+            ("userId".to_string(), s(&self.user_id)),
+            ("device".to_string(), s(&self.device)),
+            ("createdAt".to_string(), n(self.created_at)),
+            ("lastUsedAt".to_string(), n(self.last_used_at)),
+            ("ver".to_string(), n(self.version)),
+            ("expiresAt".to_string(), n(self.expires_at)),
+            ("ttl".to_string(), n(self.expires_at)),
+        ]);
+        if let Some(ip) = &self.ip {
+            item.insert("ip".into(), s(ip));
+        }
+        item
+    }
+}
+
+/// A user's profile with their remembered devices and sessions, as one Query reads them.
+#[derive(Debug, Default)]
+pub struct AccountOverview {
+    pub user: Option<UserRecord>,
+    pub devices: Vec<DeviceRecord>,
+    pub sessions: Vec<SessionRecord>,
 }
 
 /// One stored audit event.

@@ -7,7 +7,10 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::items::{Item, ItemExt, n, s};
 use super::keys;
-use super::records::{self, AuditRecord, KeyringEntry, KeyringItems, LoginRecord, SessionRecord, UserRecord};
+use super::records::{
+    self, AccountOverview, AuditRecord, DeviceRecord, KeyringEntry, KeyringItems, LoginRecord, SessionRecord,
+    UserRecord,
+};
 
 use crate::crypto::StoredSigningKey;
 use crate::error::ApiError;
@@ -86,6 +89,55 @@ impl Repo {
             }
         }
         Ok((user, session))
+    }
+
+    /// The profile, the remembered devices and the sessions of a user: one
+    /// Query (strongly consistent) of the partition from `PROFILE` on.
+    pub async fn overview(&self, user_id: &str) -> Result<AccountOverview, ApiError> {
+        let mut overview = AccountOverview::default();
+        for item in self.query_user(user_id, "sk >= :from", "PROFILE").await? {
+            let sk = item.str("sk")?;
+            if sk == "PROFILE" {
+                overview.user = Some(UserRecord::from_item(&item)?);
+            } else if sk.starts_with(keys::DEVICE_PREFIX) {
+                overview.devices.push(DeviceRecord::from_item(&item)?);
+            } else if sk.starts_with(keys::SESSION_PREFIX) {
+                overview.sessions.push(SessionRecord::from_item(&item)?);
+            }
+        }
+        Ok(overview)
+    }
+
+    /// The user's remembered devices (live or not).
+    pub async fn devices(&self, user_id: &str) -> Result<Vec<DeviceRecord>, ApiError> {
+        let items = self.query_user(user_id, "begins_with(sk, :from)", keys::DEVICE_PREFIX).await?;
+        items.iter().map(DeviceRecord::from_item).collect()
+    }
+
+    /// Every item of the user's partition whose sort key meets `condition`
+    /// (on `:from`), all pages, strongly consistent.
+    async fn query_user(&self, user_id: &str, condition: &str, from: &str) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("pk = :pk AND {condition}"))
+                .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+                .expression_attribute_values(":from", s(from))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(ApiError::aws)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// The session a refresh token names.

@@ -2,7 +2,7 @@
 //! version, and the mailed links (verification and reset).
 
 use super::profile::{
-    FORGET_RESET_LINK, ProfileUpdate, Proof, code_conflict, login_mirror, login_update, profile_conflict,
+    FORGET_RESET_LINK, Mirror, ProfileUpdate, Proof, code_conflict, login_mirror, login_update, profile_conflict,
 };
 use super::transaction::{Op, Write, update};
 use crate::domain::{Email, Role};
@@ -70,7 +70,7 @@ pub fn bump_version(user: &UserRecord) -> [Write; 2] {
         )
         .value(":next", n(next))
         .value(":ver", n(user.version)),
-        login_mirror(&user.email, next, user.role, user.twofa_enabled()),
+        login_mirror(Mirror { version: next, ..Mirror::of(user) }),
     ]
 }
 
@@ -88,7 +88,7 @@ pub fn set_role(user: &UserRecord, role: Role) -> [Write; 2] {
             .value(":next", n(next))
             .value(":role", s(role.as_str()))
             .value(":ver", n(user.version)),
-        login_mirror(&user.email, next, role, user.twofa_enabled()),
+        login_mirror(Mirror { version: next, role, ..Mirror::of(user) }),
     ]
 }
 
@@ -175,7 +175,7 @@ pub fn reset_password(
             _ => ApiError::unavailable("the account changed during the password reset"),
         }
     });
-    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    let login = login_update(Mirror { version: user.version + 1, ..Mirror::of(user) }, Some(password_hash));
     [profile, login]
 }
 
@@ -186,6 +186,6 @@ pub fn change_password(user: &UserRecord, password_hash: &str) -> [Write; 2] {
         .bump_version(user)
         .remove_all(&FORGET_RESET_LINK)
         .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
-    let login = login_update(&user.email, user.version + 1, user.role, user.twofa_enabled(), Some(password_hash));
+    let login = login_update(Mirror { version: user.version + 1, ..Mirror::of(user) }, Some(password_hash));
     [profile, login]
 }

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::profile::{
-    CLEAR_CODE_ATTEMPTS, FORGET_RESET_LINK, ProfileUpdate, Proof, code_conflict, login_mirror, profile_conflict,
+    CLEAR_CODE_ATTEMPTS, FORGET_RESET_LINK, Mirror, ProfileUpdate, Proof, code_conflict, login_mirror, profile_conflict,
 };
 use super::transaction::{Op, Write};
 use crate::domain::MAX_FACTORS;
@@ -82,7 +82,7 @@ pub fn enable_twofa(
             }
         }),
     );
-    [profile, login_mirror(&user.email, user.version + 1, user.role, true)]
+    [profile, login_mirror(Mirror { version: user.version + 1, twofa_enabled: true, ..Mirror::of(user) })]
 }
 
 /// Adds the pending app as a further factor: sessions and backup codes stay.
@@ -125,11 +125,10 @@ pub fn add_passkey(
     item.extend([("userId".to_string(), s(&user.id)), ("factorId".to_string(), s(&passkey.id))]);
     let claim =
         Write::new(Op::Put { item, condition: Some("attribute_not_exists(pk)") }, |_| ApiError::CredentialInUse);
-    let mut writes = vec![profile, claim];
-    if first.is_some() {
-        writes.push(login_mirror(&user.email, user.version + 1, user.role, true));
-    }
-    writes
+    let passkeys = user.passkeys().count() + 1;
+    let version = if first.is_some() { user.version + 1 } else { user.version };
+    let mirror = Mirror { version, twofa_enabled: true, passkeys, ..Mirror::of(user) };
+    vec![profile, claim, login_mirror(mirror)]
 }
 
 /// A factor's new name: it must still be there, at the version read.
@@ -163,7 +162,9 @@ pub fn remove_factor(user: &UserRecord, factor: &FactorRecord, credential_key: O
                 if there { ApiError::LastFactor } else { ApiError::FactorNotFound }
             }),
         );
-    let mut writes = vec![profile, login_mirror(&user.email, user.version + 1, user.role, true)];
+    let passkeys = user.passkeys().count() - usize::from(credential_key.is_some());
+    let mirror = Mirror { version: user.version + 1, passkeys, ..Mirror::of(user) };
+    let mut writes = vec![profile, login_mirror(mirror)];
     writes.extend(credential_key.map(free_credential));
     writes
 }
@@ -203,7 +204,8 @@ pub fn turn_off(user: &UserRecord, proof: Option<&Proof>, credential_key: impl F
         }
         None => change.into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion)),
     };
-    let mut writes = vec![profile, login_mirror(&user.email, user.version + 1, user.role, false)];
+    let mirror = Mirror { version: user.version + 1, twofa_enabled: false, passkeys: 0, ..Mirror::of(user) };
+    let mut writes = vec![profile, login_mirror(mirror)];
     writes.extend(free_every_credential(user, credential_key));
     writes
 }

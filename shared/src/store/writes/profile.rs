@@ -31,33 +31,54 @@ pub(super) fn profile_conflict(
     }
 }
 
-/// Updates the copy of role, version and 2FA flag that the login item keeps,
-/// in the same transaction as the profile change.
-pub(super) fn login_mirror(email: &Email, version: i64, role: Role, twofa_enabled: bool) -> Write {
-    login_update(email, version, role, twofa_enabled, None)
+/// What the login item keeps a copy of, so that a login reads one item:
+/// role, token version, the 2FA flag and how many passkeys the user has.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mirror<'a> {
+    pub email: &'a Email,
+    pub version: i64,
+    pub role: Role,
+    pub twofa_enabled: bool,
+    pub passkeys: usize,
+}
+
+impl<'a> Mirror<'a> {
+    /// The copy as `user` is now; a change sets what it changes.
+    pub fn of(user: &'a UserRecord) -> Self {
+        Mirror {
+            email: &user.email,
+            version: user.version,
+            role: user.role,
+            twofa_enabled: user.twofa_enabled(),
+            passkeys: user.passkeys().count(),
+        }
+    }
+}
+
+/// Updates the login item's copy, in the same transaction as the profile change.
+pub(super) fn login_mirror(mirror: Mirror<'_>) -> Write {
+    login_update(mirror, None)
 }
 
 /// [`login_mirror`], and a new password hash, which clears the password lockout.
-pub(super) fn login_update(
-    email: &Email,
-    version: i64,
-    role: Role,
-    twofa_enabled: bool,
-    password_hash: Option<&str>,
-) -> Write {
+pub(super) fn login_update(mirror: Mirror<'_>, password_hash: Option<&str>) -> Write {
+    let set = "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa, passkeys = :mpk";
     let expression = match password_hash {
-        None => "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa".to_string(),
-        Some(_) => format!(
-            "SET ver = :mver, #role = :mrole, twofaEnabled = :mtfa, passwordHash = :mpw REMOVE {}, {}",
-            PASSWORD_LIMIT.failures_attr, PASSWORD_LIMIT.window_attr
-        ),
+        None => set.to_string(),
+        Some(_) => {
+            format!(
+                "{set}, passwordHash = :mpw REMOVE {}, {}",
+                PASSWORD_LIMIT.failures_attr, PASSWORD_LIMIT.window_attr
+            )
+        }
     };
-    let op = update(keys::login(email.as_str()), expression, "attribute_exists(userId)");
+    let op = update(keys::login(mirror.email.as_str()), expression, "attribute_exists(userId)");
     let write = Write::new(op, |_| ApiError::StaleVersion)
         .name("#role", "role")
-        .value(":mver", n(version))
-        .value(":mrole", s(role.as_str()))
-        .value(":mtfa", bool(twofa_enabled));
+        .value(":mver", n(mirror.version))
+        .value(":mrole", s(mirror.role.as_str()))
+        .value(":mtfa", bool(mirror.twofa_enabled))
+        .value(":mpk", n(mirror.passkeys as i64));
     match password_hash {
         Some(hash) => write.value(":mpw", s(hash)),
         None => write,

@@ -2,7 +2,7 @@
 
 use super::transaction::{Op, Write, never, update};
 use crate::crypto::random_bytes;
-use crate::domain::{ClientInfo, EventKind};
+use crate::domain::{ClientInfo, EventKind, SESSION_MAX_SECS};
 use crate::error::ApiError;
 use crate::store::items::n;
 use crate::store::keys;
@@ -14,6 +14,29 @@ pub fn create_session(session: &SessionRecord) -> Write {
 
 pub fn delete_session(user_id: &str, session_id: &str) -> Write {
     Write::new(Op::Delete { key: keys::session(user_id, session_id), condition: None }, never)
+}
+
+/// Not logged out, revoked, reused or past its 30 days (sessions from before
+/// `startedAt` existed count from their `authTime`).
+const LIVE: &str = "attribute_exists(refreshId) AND expiresAt > :now \
+                    AND (startedAt > :oldest OR (attribute_not_exists(startedAt) AND authTime > :oldest))";
+
+/// The caller's session is still live (a write made in its name commits with this).
+pub fn session_live(user_id: &str, session_id: &str, now: i64) -> Write {
+    Write::new(Op::Check { key: keys::session(user_id, session_id), condition: LIVE.into() }, |_| {
+        ApiError::Unauthorized
+    })
+    .value(":now", n(now))
+    .value(":oldest", n(now - SESSION_MAX_SECS))
+}
+
+/// Ends one of the user's live sessions at once; `404 session_not_found` if
+/// there is none by that id (another user's is not under this user's key).
+pub fn revoke_session(user_id: &str, session_id: &str, now: i64) -> Write {
+    let condition = Some(LIVE.to_string());
+    Write::new(Op::Delete { key: keys::session(user_id, session_id), condition }, |_| ApiError::SessionNotFound)
+        .value(":now", n(now))
+        .value(":oldest", n(now - SESSION_MAX_SECS))
 }
 
 /// A re-authentication: the session's `authTime` moves to `now` (its
