@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::random_bytes;
+use super::random::random_bytes;
 
 pub struct DeviceToken(SecretString);
 
