@@ -13,6 +13,8 @@ import { ResendVerification } from '../shared/resend-verification';
 import { SecondFactorForm } from '../shared/second-factor-form';
 import { Submission } from '../shared/submission';
 import { ShowsBackupCodes } from '../shared/unsaved-codes.guard';
+import { ChangeEmail } from './change-email';
+import { DeleteAccount } from './delete-account';
 import { SessionsDevices } from './sessions-devices';
 import { SignInState } from './sign-in';
 
@@ -21,7 +23,11 @@ type Panel = 'none' | 'regenerate' | 'codes' | 'disable' | 'passkey' | 'rename' 
 /** An account has at most this many second factors (API.md "Second factors"). */
 const MAX_FACTORS = 5;
 
-/** The user, 2FA and its factors (apps and passkeys) with their actions, the password, and signing out. */
+/**
+ * The user, 2FA and its factors (apps and passkeys) with their actions, the
+ * password, the email address, sessions and remembered browsers, signing out,
+ * and deleting the account.
+ */
 @Component({
   selector: 'app-security',
   imports: [
@@ -33,6 +39,8 @@ const MAX_FACTORS = 5;
     PasswordForm,
     ResendVerification,
     SessionsDevices,
+    ChangeEmail,
+    DeleteAccount,
   ],
   template: `
     <h1 tabindex="-1">Security</h1>
@@ -252,6 +260,10 @@ const MAX_FACTORS = 5;
       <p class="status" role="status" id="password-status">{{ passwordChanged() }}</p>
     </section>
 
+    @if (api.user(); as user) {
+      <app-change-email [currentEmail]="user.email" />
+    }
+
     <section aria-labelledby="sessions-heading">
       <h2 id="sessions-heading">Sessions and devices</h2>
       <app-sessions-devices [twoFactorEnabled]="status()?.enabled ?? null" (signedOut)="toSignIn('You are signed out.')"
@@ -266,6 +278,10 @@ const MAX_FACTORS = 5;
     </section>
 
     <p><a routerLink="/security/log">Security log: recent sign-ins and changes</a></p>
+
+    @if (api.user(); as user) {
+      <app-delete-account [email]="user.email" (deleted)="toSignIn('Your account was deleted.')" />
+    }
   `,
 })
 export class SecurityPage implements ShowsBackupCodes {
