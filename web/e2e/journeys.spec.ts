@@ -94,7 +94,7 @@ test('1. sign up, sign in without 2FA, turn 2FA on', async ({ page }) => {
   await expect(page.getByText('Your account is ready')).toBeVisible();
   await expect(page.getByLabel('Email')).toHaveValue(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.getByText(email)).toBeVisible();
@@ -311,7 +311,7 @@ test('5. a lost access cookie is refreshed; sign out everywhere ends this sessio
   await expect.poll(() => refreshes).toEqual([200, 401]);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/security\/log$/);
   await expect(page.getByRole('cell', { name: 'Signed out everywhere' })).toBeVisible();
   await screenshot(page, '5-refresh-and-logout-all');
@@ -353,7 +353,7 @@ test('7. axe-core: no serious or critical violation on any page', async ({ page,
   await addVirtualAuthenticator(page);
   await page.goto('/sign-in');
   await expectAccessible(page, 'sign-in');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#email-error')).not.toBeEmpty();
   await expectAccessible(page, 'sign-in with an error');
   await page.goto('/sign-up');
@@ -466,7 +466,7 @@ async function expectPasswordRefused(page: Page, email: string, password: string
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#password-error')).toHaveText(`⚠ ${WRONG_PASSWORD_MESSAGE}`);
   await expect(page).toHaveURL(/\/sign-in$/);
 }
@@ -592,7 +592,7 @@ test('9. verify the email with the mail, on a click; a new link replaces the fir
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.locator('#email-state')).toHaveText('Not verified');
   await expectAccessible(page, 'security, email not verified');
