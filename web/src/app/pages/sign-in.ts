@@ -41,7 +41,7 @@ const PASSKEY_NOT_USED = 'No passkey was used. Choose “Sign in with a passkey�
                           [busy]="login.busy()" [error]="login.error()" (submitted)="signIn($event)" />
     @if (passkeys) {
       <div class="passkey-choice">
-        <p class="or">Or use a passkey for TwoFA on this device or your phone: no password or code needed.</p>
+        <p>Or use a passkey for TwoFA on this device or your phone: no password or code needed.</p>
         <button type="button" class="secondary" [attr.aria-disabled]="passkeySignIn.busy() ? true : null"
                 aria-describedby="sign-in-passkey-error" (click)="signInWithPasskey()">
           {{ passkeySignIn.busy() ? 'Waiting for your passkey…' : 'Sign in with a passkey' }}
