@@ -23,6 +23,7 @@ import {
   screenshot,
   sendInsteadOnce,
   signIn,
+  simulatePresence,
   test,
   watch,
   wrongCode,
@@ -94,7 +95,7 @@ test('1. sign up, sign in without 2FA, turn 2FA on', async ({ page }) => {
   await expect(page.getByText('Your account is ready')).toBeVisible();
   await expect(page.getByLabel('Email')).toHaveValue(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.getByText(email)).toBeVisible();
@@ -311,7 +312,7 @@ test('5. a lost access cookie is refreshed; sign out everywhere ends this sessio
   await expect.poll(() => refreshes).toEqual([200, 401]);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/security\/log$/);
   await expect(page.getByRole('cell', { name: 'Signed out everywhere' })).toBeVisible();
   await screenshot(page, '5-refresh-and-logout-all');
@@ -353,7 +354,7 @@ test('7. axe-core: no serious or critical violation on any page', async ({ page,
   await addVirtualAuthenticator(page);
   await page.goto('/sign-in');
   await expectAccessible(page, 'sign-in');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#email-error')).not.toBeEmpty();
   await expectAccessible(page, 'sign-in with an error');
   await page.goto('/sign-up');
@@ -466,7 +467,7 @@ async function expectPasswordRefused(page: Page, email: string, password: string
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#password-error')).toHaveText(`⚠ ${WRONG_PASSWORD_MESSAGE}`);
   await expect(page).toHaveURL(/\/sign-in$/);
 }
@@ -592,7 +593,7 @@ test('9. verify the email with the mail, on a click; a new link replaces the fir
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.locator('#email-state')).toHaveText('Not verified');
   await expectAccessible(page, 'security, email not verified');
@@ -1213,4 +1214,382 @@ test('17. a password reset confirmed with a passkey', async ({ page, context }) 
   await expect(page).toHaveURL(/\/security$/);
   await page.getByRole('link', { name: 'Security log', exact: true }).click();
   await expect(page.getByRole('cell', { name: 'Password reset', exact: true })).toBeVisible();
+});
+
+// ---- v3: sessions, remembered browsers, passkey sign-in, email change, account deletion ----
+
+const sessionRows = (page: Page) => page.locator('table.sessions tbody tr');
+const deviceRows = (page: Page) => page.locator('table.devices tbody tr');
+/** The "This browser" mark of a row (exact: the page's sentences say "this browser" too). */
+const thisBrowser = (page: Page) => page.getByText('This browser', { exact: true });
+const currentSessionRow = (page: Page) => sessionRows(page).filter({ has: thisBrowser(page) });
+
+test('18. remember this browser: the password alone signs in there, until it is forgotten', async ({ page, context }) => {
+  const user = await createUser(context.request, 'remember', { twoFactor: true, signedIn: false });
+  const secret = user.secret!;
+  await signIn(page, user);
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+
+  // Unticked at first; not offered with a backup code (the API refuses the two together).
+  const remember = page.getByLabel('Remember this browser for 30 days');
+  await expect(remember).not.toBeChecked();
+  await expect(remember).toHaveAccessibleDescription(/needs only your password/);
+  await page.getByRole('switch', { name: 'Use a backup code' }).check();
+  await expect(remember).toHaveCount(0);
+  await page.getByRole('switch', { name: 'Use a backup code' }).uncheck();
+  await expect(remember).not.toBeChecked();
+  await expectAccessible(page, '2FA page, remember this browser');
+
+  const logins = await recordAnswers(page, '/auth/2fa/verify-login');
+  await remember.check();
+  await codeField(page).fill(await nextCode(secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/security$/);
+  await page.unroute('**/auth/2fa/verify-login');
+  expect(logins.map((a) => a.status)).toEqual([200]);
+  expect(logins[0].request).toEqual({ code: expect.stringMatching(/^\d{6}$/), rememberDevice: true });
+  expect((await context.cookies()).map((c) => c.name)).toContain('device_token');
+
+  // Listed as this browser; this session signed in with the password and the app.
+  await expect(deviceRows(page)).toHaveCount(1);
+  await expect(deviceRows(page).filter({ has: thisBrowser(page) })).toHaveCount(1);
+  await expect(currentSessionRow(page)).toContainText('Password and authenticator app');
+  await expectAccessible(page, 'security, a remembered browser');
+
+  // Signed out (the remembered browser outlives it) and in again: the password alone, straight in.
+  await signOut(page);
+  const passwordLogins = await recordAnswers(page, '/auth/login');
+  await signIn(page, user);
+  await expect(page).toHaveURL(/\/security$/);
+  await page.unroute('**/auth/login');
+  expect(passwordLogins.map((a) => [a.status, a.body['requires2FA']])).toEqual([[200, false]]);
+  await expect(page.getByText('Signed in with password on a remembered browser')).toBeVisible();
+  await expect(currentSessionRow(page)).toContainText('Password and remembered browser');
+
+  // Forget it: its row goes, its cookie too, the focus to the list's heading.
+  const forgets = await recordAnswers(page, '/auth/devices/forget');
+  await page.getByRole('button', { name: /^Forget .+, this browser$/ }).click();
+  await expect(page.locator('#sessions-notice')).toHaveText(/^Forgotten: this browser \(.+\) asks for your second factor/);
+  await expect(page.getByRole('heading', { name: 'Remembered browsers' })).toBeFocused();
+  await expect(deviceRows(page)).toHaveCount(0);
+  await expect(page.locator('#no-devices')).toHaveText('No browser is remembered.');
+  await page.unroute('**/auth/devices/forget');
+  expect(forgets.map((a) => a.status)).toEqual([204]);
+  expect(Object.keys(forgets[0].request as object)).toEqual(['deviceId']);
+  expect((await context.cookies()).map((c) => c.name)).not.toContain('device_token');
+  await expectAccessible(page, 'security, the remembered browser forgotten');
+
+  // The next sign-in asks for the code again; remembered once more, then "Forget all".
+  await signOut(page);
+  await signIn(page, user);
+  await expect(page).toHaveURL(/\/sign-in\/2fa/);
+  await page.getByLabel('Remember this browser for 30 days').check();
+  await codeField(page).fill(await nextCode(secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(deviceRows(page)).toHaveCount(1);
+  const forgetAll = await recordAnswers(page, '/auth/devices/forget');
+  await page.getByRole('button', { name: 'Forget all remembered browsers' }).click();
+  await expect(page.locator('#sessions-notice')).toHaveText(/^Every remembered browser is forgotten/);
+  await expect(page.locator('#no-devices')).toBeVisible();
+  await page.unroute('**/auth/devices/forget');
+  expect(forgetAll.map((a) => [a.status, a.request])).toEqual([[204, { all: true }]]);
+
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Browser remembered' }).first()).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Signed in on a remembered browser' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Remembered browser forgotten' }).first()).toBeVisible();
+  await screenshot(page, '18-remember-this-browser');
+});
+
+test('19. sessions: both browsers listed, one ends the other, whose next request goes to sign in', async ({
+  page,
+  context,
+  browser,
+  baseURL,
+}) => {
+  const user = await createUser(context.request, 'sessions');
+
+  // Another browser signs in as the same user.
+  const other = await browser.newContext({ baseURL });
+  const otherPage = await other.newPage();
+  const otherProblems = await watch(otherPage);
+  await signIn(otherPage, user);
+  await expect(otherPage).toHaveURL(/\/security$/);
+  await expect(otherPage.getByText('Off.', { exact: true })).toBeVisible();
+
+  // Here: both sessions, this one marked; no remembered browser without 2FA.
+  await page.goto('/security');
+  await expect(sessionRows(page)).toHaveCount(2);
+  const there = sessionRows(page).filter({ hasNot: thisBrowser(page) });
+  await expect(currentSessionRow(page)).toHaveCount(1);
+  await expect(there).toHaveCount(1);
+  await expect(currentSessionRow(page)).toContainText('Password only');
+  await expect(there).toContainText('Password only');
+  await expect(page.locator('#no-devices')).toHaveText(/needs two-factor authentication on/);
+  await expectAccessible(page, 'security, two sessions');
+
+  // End the other: its button names it; the list is read again, the focus on its heading.
+  const revokes = await recordAnswers(page, '/auth/sessions/revoke');
+  await there.getByRole('button', { name: /^End session .+, signed in / }).click();
+  await expect(page.locator('#sessions-notice')).toHaveText(/^Session ended: .+ is signed out\.$/);
+  await expect(page.getByRole('heading', { name: 'Where you are signed in' })).toBeFocused();
+  await expect(sessionRows(page)).toHaveCount(1);
+  await expect(currentSessionRow(page)).toHaveCount(1);
+  await page.unroute('**/auth/sessions/revoke');
+  expect(revokes.map((a) => a.status)).toEqual([204]);
+  expect(Object.keys(revokes[0].request as object)).toEqual(['sessionId']);
+  await expectAccessible(page, 'security, a session ended');
+
+  // There, the next request gets 401, the refresh too: to sign in, with the way back.
+  await otherPage.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(otherPage).toHaveURL(/\/sign-in\?reason=signed-out&returnUrl=%2Fsecurity%2Flog$/);
+  await expect(otherPage.getByText('Your session has ended. Sign in to continue.')).toBeVisible();
+
+  // A list older than the session: signed in there again, then signed out there; here the list still shows it.
+  // Ending it is 404 session_not_found: said, and the list read again.
+  await otherPage.getByLabel('Email').fill(user.email);
+  await otherPage.getByLabel('Password').fill(user.password);
+  await otherPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect(otherPage).toHaveURL(/\/security\/log$/);
+  await page.reload();
+  await expect(sessionRows(page)).toHaveCount(2);
+  await otherPage.goto('/security');
+  await otherPage.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(otherPage.getByText('You are signed out.')).toBeVisible();
+  expect(otherProblems).toEqual([]);
+  await other.close();
+  const stale = await recordAnswers(page, '/auth/sessions/revoke');
+  await there.getByRole('button', { name: /^End session / }).click();
+  await expect(page.locator('#session-action-error')).toHaveText(
+    '⚠ That session had ended already. The list is up to date now.',
+  );
+  await expect(sessionRows(page)).toHaveCount(1);
+  await page.unroute('**/auth/sessions/revoke');
+  expect(stale.map((a) => [a.status, a.body.error])).toEqual([[404, 'session_not_found']]);
+  await expectAccessible(page, 'security, a session that had ended');
+
+  // This browser's own session: ending it is signing out.
+  await currentSessionRow(page)
+    .getByRole('button', { name: /^End session .+, this browser \(signs you out\)$/ })
+    .click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page.getByText('You are signed out.')).toBeVisible();
+  await page.goto('/security');
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await screenshot(page, '19-sessions');
+});
+
+test('20. sign in with a passkey: "Sign in with a passkey", and the email field’s autofill', async ({ page, context }) => {
+  // Discoverable: the passkey signs in without an account named.
+  const authenticator = await addVirtualAuthenticator(page, { discoverable: true });
+  const user = await createUser(context.request, 'pksignin');
+  await page.goto('/security');
+  await createPasskeyOnPage(page, 'Laptop', true);
+  await saveFirstCodes(page);
+  const [credential] = await credentialsOf(authenticator);
+  expect(credential.isResidentCredential).toBe(true);
+  const credentialId = Buffer.from(credential.credentialId, 'base64').toString('base64url');
+  const options = await recordAnswers(page, '/auth/passkey/options');
+  const logins = await recordAnswers(page, '/auth/passkey/login');
+  const button = page.getByRole('button', { name: 'Sign in with a passkey' });
+
+  // 1. The button. The virtual authenticator answers a conditional request at once (as if the passkey were picked
+  //    in the autofill the moment the page opened): without presence, the sign-in page's conditional request waits,
+  //    as for a person who does not pick it; the button stops it and asks with a modal request.
+  await simulatePresence(authenticator, false);
+  await signOut(page);
+  await expect(page.getByLabel('Email')).toHaveAttribute('autocomplete', 'username webauthn');
+  await expect(button).toBeVisible();
+  await expect.poll(() => options.length).toBe(1); // the conditional request's options, body {}
+  expect(options[0].request).toEqual({});
+  await expectAccessible(page, 'sign-in, a passkey offered');
+  expect(logins).toEqual([]);
+  await simulatePresence(authenticator, true); // the waiting conditional request stays waiting
+  await button.click();
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.getByText('Signed in with a passkey')).toBeVisible();
+  expect(options.length).toBe(2); // the button's own
+  expect(logins.map((a) => a.status)).toEqual([200]);
+  const proof = logins[0].request as { ceremonyId: string; credential: { id: string } };
+  expect(Object.keys(proof)).toEqual(['ceremonyId', 'credential']);
+  expect(proof.ceremonyId).toBe(options[1].body['ceremonyId']);
+  expect(proof.credential.id).toBe(credentialId);
+  expect(logins[0].body).toMatchObject({ requires2FA: false, requires2FASetup: false, user: { email: user.email, aal: 2 } });
+  await expect(currentSessionRow(page)).toContainText('Passkey');
+  await expectAccessible(page, 'security, signed in with a passkey');
+
+  // 2. The autofill: signed out with presence, the page's conditional request is answered (picked), nothing typed.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect.poll(() => logins.length).toBe(2);
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.getByText('Signed in with a passkey')).toBeVisible();
+  expect(logins.map((a) => a.status)).toEqual([200, 200]);
+  expect((logins[1].request as { ceremonyId: string }).ceremonyId).toBe(options[2].body['ceremonyId']);
+
+  // 3. The first sign-in's request replayed (the page's next one goes out with its body): its ceremony is used up,
+  //    400 ceremony_expired, and the page asks to try again; the next try signs in.
+  await simulatePresence(authenticator, false);
+  await signOut(page);
+  await expect.poll(() => options.length).toBe(4);
+  await simulatePresence(authenticator, true);
+  await sendInsteadOnce(page, '/auth/passkey/login', proof);
+  await button.click();
+  await expect(page.locator('#sign-in-passkey-error')).toHaveText(
+    '⚠ The passkey request expired before it was used. Choose “Sign in with a passkey” to try again.',
+  );
+  await expect(button).toBeFocused();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  expect(logins[2].request).toEqual(proof);
+  expect([logins[2].status, logins[2].body.error]).toEqual([400, 'ceremony_expired']);
+  await expectAccessible(page, 'sign-in, a passkey refused');
+  await button.click();
+  await expect(page).toHaveURL(/\/security$/);
+  await page.unroute('**/auth/passkey/login');
+  await page.unroute('**/auth/passkey/options');
+  expect(logins.map((a) => a.status)).toEqual([200, 200, 400, 200]);
+
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Signed in with a passkey' }).first()).toBeVisible();
+  await screenshot(page, '20-passkey-sign-in');
+});
+
+test('21. change the email address: a link to the new one, then every session ends and the new one signs in', async ({
+  page,
+  context,
+  request,
+}) => {
+  const user = await createUser(context.request, 'chemail');
+  const taken = await createUser(request, 'taken'); // another account (its own cookies)
+  const newAddress = newEmail('chemail-new');
+  await page.goto('/security');
+  await expect(page.getByText(user.email)).toBeVisible();
+  const field = page.getByLabel('New email address');
+  const send = page.getByRole('button', { name: 'Send confirmation link' });
+  await expectAccessible(page, 'security, change email');
+
+  // Refused next to the field: not an address here, another account's by the API (409 email_taken).
+  await field.fill('not-an-address');
+  await send.click();
+  await expect(page.locator('#new-email-error')).toHaveText('⚠ Enter the new address, like name@example.com.');
+  await expect(field).toBeFocused();
+  await expect(field).toHaveAttribute('aria-invalid', 'true');
+  const changes = await recordAnswers(page, '/auth/email/change');
+  await field.fill(taken.email);
+  await send.click();
+  await expect.poll(() => changes.length).toBe(1);
+  expect([changes[0].status, changes[0].body.error]).toEqual([409, 'email_taken']);
+  await expect(page.locator('#new-email-error')).toHaveText(`⚠ ${changes[0].body.message}`);
+  await expect(field).toBeFocused();
+  await expectAccessible(page, 'security, change email with an error');
+
+  // An old proof: the dialog asks for the password, then the request goes again, once: 202.
+  await ageSession(context);
+  await field.fill(newAddress);
+  await send.click();
+  const dialog = reauthDialog(page);
+  await expect(dialog.getByLabel('Your password')).toBeFocused();
+  await dialog.getByLabel('Your password').fill(user.password);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.locator('#change-email-status')).toHaveText(
+    `We sent a confirmation link to ${newAddress}; your address changes when you open it.`,
+  );
+  await expect(field).toHaveValue('');
+  await page.unroute('**/auth/email/change');
+  expect(changes.map((a) => [a.status, a.body.error])).toEqual([
+    [409, 'email_taken'],
+    [401, 'unauthorized'],
+    [401, 'reauthentication_required'],
+    [202, undefined],
+  ]);
+  expect(changes[3].request).toEqual({ newEmail: newAddress });
+  await expect(page.getByText(user.email)).toBeVisible(); // nothing changes until the link is opened
+  await expectAccessible(page, 'security, confirmation link sent');
+
+  // The link goes to the new address (the current one gets a notice, not a link) and opens the verify-email page.
+  const link = await mailLink(newAddress, '/verify-email');
+  expect(link).toMatch(/^\/verify-email#token=[\w.-]+$/);
+  expect(await mailLinks(user.email, '/verify-email')).toHaveLength(1); // the sign-up's only
+  await page.goto(link);
+  await expect(page).toHaveURL(/\/verify-email$/);
+  await expect(page.getByRole('heading', { name: 'Is this your address?' })).toBeVisible();
+  const verifies = await recordAnswers(page, '/auth/email/verify');
+  await page.getByRole('button', { name: 'Confirm this address' }).click();
+  await expect(page.getByRole('heading', { name: 'Your email address is changed' })).toBeFocused();
+  await expect(page.getByText('Every session was signed out')).toBeVisible();
+  await page.unroute('**/auth/email/verify');
+  expect(verifies.map((a) => [a.status, a.body.message])).toEqual([[200, 'email changed']]);
+  await expectAccessible(page, 'verify email, address changed');
+  expect((await context.request.get('/auth/me')).status()).toBe(401); // this session ended too
+
+  // Sign in: the old address no longer signs in, the new one does, verified.
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page.getByText('Your email address is changed. Sign in with your new address.')).toBeVisible();
+  await expectPasswordRefused(page, user.email, user.password);
+  await signIn(page, { ...user, email: newAddress });
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.getByText(newAddress)).toBeVisible();
+  await expect(page.locator('#email-state')).toHaveText('Verified');
+  await page.getByRole('link', { name: 'Security log', exact: true }).click();
+  await expect(page.getByRole('cell', { name: 'Email change requested' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Email address changed' })).toBeVisible();
+  await screenshot(page, '21-change-email');
+});
+
+test('22. delete the account: the email typed again, an old proof confirmed, then sign in says so', async ({
+  page,
+  context,
+}) => {
+  const user = await createUser(context.request, 'delete');
+  await page.goto('/security');
+  await expect(page.getByText(user.email)).toBeVisible();
+  const confirmField = page.getByLabel('Type your email address to confirm');
+  const deleteButton = page.getByRole('button', { name: 'Delete account' });
+  await expect(page.getByRole('heading', { name: 'Delete account' })).toBeVisible();
+  await expect(deleteButton).toHaveAccessibleDescription(/this cannot be undone/i);
+
+  // Disabled until the account's address is typed (trimmed, in any case).
+  await expect(deleteButton).toBeDisabled();
+  await expectAccessible(page, 'security, delete account');
+  await confirmField.fill('someone-else@example.com');
+  await expect(deleteButton).toBeDisabled();
+  await confirmField.fill(`  ${user.email.toUpperCase()} `);
+  await expect(deleteButton).toBeEnabled();
+  await expectAccessible(page, 'security, delete account confirmed');
+
+  // An old proof: the dialog first; cancelled, nothing is deleted and the focus is back on the button.
+  await ageSession(context);
+  const deletions = await recordAnswers(page, '/auth/account/delete');
+  await deleteButton.click();
+  const dialog = reauthDialog(page);
+  await expect(dialog.getByLabel('Your password')).toBeFocused();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(deleteButton).toBeFocused();
+  await expect(page.locator('#delete-account-error')).toHaveText(/Not done: this change needs you to confirm it’s you/);
+  await expectAccessible(page, 'security, deletion not done');
+
+  // Again, with the password: deleted, and to sign in with the message.
+  await deleteButton.click();
+  await expect(dialog.getByLabel('Your password')).toBeFocused();
+  await dialog.getByLabel('Your password').fill(user.password);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page.getByText('Your account was deleted.')).toBeVisible();
+  await page.unroute('**/auth/account/delete');
+  expect(deletions.map((a) => [a.status, a.body.error])).toEqual([
+    [401, 'unauthorized'],
+    [401, 'reauthentication_required'],
+    [401, 'reauthentication_required'],
+    [200, undefined],
+  ]);
+  expect(deletions[3].request).toEqual({ email: user.email });
+  await expectAccessible(page, 'sign-in, account deleted');
+  await screenshot(page, '22-delete-account');
+
+  // Nothing of it works any more: the password, the session.
+  expect((await context.request.get('/auth/me')).status()).toBe(401);
+  await expectPasswordRefused(page, user.email, user.password);
 });

@@ -167,13 +167,23 @@ export interface VirtualAuthenticator {
 
 /**
  * A platform authenticator for the page (it serves every page of the tab, across
- * navigations): CTAP2, internal, resident keys, user verification that succeeds,
- * presence simulated. `synced: true` makes its credentials backup-eligible (the
- * API's "synced").
+ * navigations): CTAP2, internal, user verification that succeeds, presence
+ * simulated. `synced: true` makes its credentials backup-eligible (the API's
+ * "synced").
+ *
+ * `discoverable: true` gives it resident keys, so its passkeys also sign in
+ * without an account named (API.md "Sign-in with a passkey"). Without it they
+ * serve as second factors only: the sign-in page asks the browser for a
+ * discoverable passkey on arrival (a conditional request, for the email
+ * field's autofill), and this authenticator, which has no autofill list to
+ * wait on, answers one at once, as if the person picked it the moment the page
+ * opened. Journeys that sign in with the password on a browser holding a
+ * passkey keep theirs non-discoverable: the conditional request finds none
+ * and the page says nothing, as for a person who types the password.
  */
 export async function addVirtualAuthenticator(
   page: Page,
-  options: { synced?: boolean } = {},
+  options: { synced?: boolean; discoverable?: boolean } = {},
 ): Promise<VirtualAuthenticator> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -181,7 +191,7 @@ export async function addVirtualAuthenticator(
     options: {
       protocol: 'ctap2',
       transport: 'internal',
-      hasResidentKey: true,
+      hasResidentKey: options.discoverable ?? false,
       hasUserVerification: true,
       isUserVerified: true,
       automaticPresenceSimulation: true,
@@ -202,6 +212,16 @@ export async function overrideResponses(
     isBadUV: bits.isBadUV ?? false,
     isBadUP: bits.isBadUP ?? false,
   });
+}
+
+/**
+ * Presence simulated (the default) or not. Without it a request waits, as a
+ * browser's does while the person does nothing: a conditional request of the
+ * sign-in page then keeps waiting (even once presence is back), as it does
+ * for a person who does not pick the passkey offered in the autofill.
+ */
+export async function simulatePresence({ cdp, authenticatorId }: VirtualAuthenticator, enabled: boolean): Promise<void> {
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
 }
 
 /** The credentials the authenticator holds (private keys included: a test may copy one to another authenticator). */
@@ -408,7 +428,7 @@ export async function signIn(page: Page, user: TestUser): Promise<void> {
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 // ---- evidence ----

@@ -2,7 +2,7 @@ import { Component, Injector, computed, inject, signal, viewChild } from '@angul
 import { FormsModule } from '@angular/forms';
 import { Router, RouterLink } from '@angular/router';
 import { Observable, forkJoin, switchMap } from 'rxjs';
-import { ApiError, ApiService, Factor, PasskeyProof, SecondFactor, TwoFactorStatus } from '../shared/api.service';
+import { ApiError, ApiService, Factor, PasskeyProof, SecondFactor, Session, TwoFactorStatus } from '../shared/api.service';
 import { BackupCodes } from '../shared/backup-codes';
 import { ErrorMessage } from '../shared/error-message';
 import { focusAfterRender } from '../shared/focus';
@@ -13,6 +13,9 @@ import { ResendVerification } from '../shared/resend-verification';
 import { SecondFactorForm } from '../shared/second-factor-form';
 import { Submission } from '../shared/submission';
 import { ShowsBackupCodes } from '../shared/unsaved-codes.guard';
+import { ChangeEmail } from './change-email';
+import { DeleteAccount } from './delete-account';
+import { SessionsDevices } from './sessions-devices';
 import { SignInState } from './sign-in';
 
 type Panel = 'none' | 'regenerate' | 'codes' | 'disable' | 'passkey' | 'rename' | 'remove';
@@ -20,10 +23,25 @@ type Panel = 'none' | 'regenerate' | 'codes' | 'disable' | 'passkey' | 'rename' 
 /** An account has at most this many second factors (API.md "Second factors"). */
 const MAX_FACTORS = 5;
 
-/** The user, 2FA and its factors (apps and passkeys) with their actions, the password, and signing out. */
+/**
+ * The user, 2FA and its factors (apps and passkeys) with their actions, the
+ * password, the email address, sessions and remembered browsers, signing out,
+ * and deleting the account.
+ */
 @Component({
   selector: 'app-security',
-  imports: [FormsModule, RouterLink, ErrorMessage, SecondFactorForm, BackupCodes, PasswordForm, ResendVerification],
+  imports: [
+    FormsModule,
+    RouterLink,
+    ErrorMessage,
+    SecondFactorForm,
+    BackupCodes,
+    PasswordForm,
+    ResendVerification,
+    SessionsDevices,
+    ChangeEmail,
+    DeleteAccount,
+  ],
   template: `
     <h1 tabindex="-1">Security</h1>
     <p class="status" role="status" id="security-notice">{{ notice() }}</p>
@@ -47,7 +65,7 @@ const MAX_FACTORS = 5;
           <dt>Role</dt>
           <dd>{{ user.role === 'admin' ? 'Administrator' : 'User' }}</dd>
           <dt>This session</dt>
-          <dd>{{ user.aal === 2 ? 'Signed in with password and second factor' : 'Signed in with password only' }}</dd>
+          <dd>{{ sessionSummary() }}</dd>
         </dl>
         @if (!user.emailVerified) {
           @if (status()?.enabled) {
@@ -242,8 +260,15 @@ const MAX_FACTORS = 5;
       <p class="status" role="status" id="password-status">{{ passwordChanged() }}</p>
     </section>
 
+    @if (api.user(); as user) {
+      <app-change-email [currentEmail]="user.email" />
+    }
+
     <section aria-labelledby="sessions-heading">
-      <h2 id="sessions-heading">Sessions</h2>
+      <h2 id="sessions-heading">Sessions and devices</h2>
+      <app-sessions-devices [twoFactorEnabled]="status()?.enabled ?? null" (signedOut)="toSignIn('You are signed out.')"
+                            (currentSession)="thisSession.set($event)" />
+      <h3 id="sign-out-heading">Sign out</h3>
       <p>Sign out of this browser, or of every browser and device where you are signed in, this one included.</p>
       <div class="actions">
         <button type="button" class="secondary" (click)="signOut()">Sign out</button>
@@ -253,6 +278,10 @@ const MAX_FACTORS = 5;
     </section>
 
     <p><a routerLink="/security/log">Security log: recent sign-ins and changes</a></p>
+
+    @if (api.user(); as user) {
+      <app-delete-account [email]="user.email" (deleted)="toSignIn('Your account was deleted.')" />
+    }
   `,
 })
 export class SecurityPage implements ShowsBackupCodes {
@@ -289,6 +318,17 @@ export class SecurityPage implements ShowsBackupCodes {
   protected readonly passwordChanged = signal('');
   /** A passkey can prove it: the user has one and this browser can use it. */
   protected readonly offerPasskey = computed(() => (this.api.user()?.passkeys ?? 0) > 0 && passkeysSupported());
+  /** This browser's session as the sessions list has it: how it signed in. */
+  protected readonly thisSession = signal<Session | null>(null);
+  /** How this session signed in: a passkey alone and a remembered browser are said as such. */
+  protected readonly sessionSummary = computed(() => {
+    const aal = this.api.user()?.aal;
+    const amr = this.thisSession()?.amr ?? [];
+    if (aal === 2 && amr.length > 0 && !amr.includes('pwd')) return 'Signed in with a passkey';
+    if (aal === 2 && amr.includes('device')) return 'Signed in with password on a remembered browser';
+    return aal === 2 ? 'Signed in with password and second factor' : 'Signed in with password only';
+  });
+  private readonly sessionsDevices = viewChild(SessionsDevices);
   private readonly backupCodes = viewChild(BackupCodes);
   private readonly passwordForm = viewChild.required(PasswordForm);
   protected readonly when = (iso: string | null) => (iso ? formatWhen(iso) : 'an unknown date');
@@ -430,6 +470,7 @@ export class SecurityPage implements ShowsBackupCodes {
     this.passwordChanged.set('');
     this.changing.run(this.api.changePassword(currentPassword, newPassword), () => {
       this.passwordForm().clear();
+      this.sessionsDevices()?.reload(); // every other session ended
       this.passwordChanged.set('Your password is changed. Every other session has ended.');
     });
   }
@@ -460,11 +501,13 @@ export class SecurityPage implements ShowsBackupCodes {
   private reloadAfter(notice: string): void {
     this.panel.set('none');
     this.load();
+    // Turning 2FA on or off, removing a factor: other sessions may have ended, remembered browsers been forgotten.
+    this.sessionsDevices()?.reload();
     this.notice.set(notice);
     focusAfterRender(this.injector, '#twofa-heading');
   }
 
-  private toSignIn(notice: string): void {
+  protected toSignIn(notice: string): void {
     const state: SignInState = { notice };
     void this.router.navigate(['/sign-in'], { state });
   }

@@ -1,4 +1,5 @@
 import { Component, inject, input, signal } from '@angular/core';
+import { FormsModule } from '@angular/forms';
 import { Router, RouterLink } from '@angular/router';
 import { switchMap } from 'rxjs';
 import { ApiService, SecondFactor } from '../shared/api.service';
@@ -10,11 +11,14 @@ import { Submission } from '../shared/submission';
 /**
  * After the password, when the account has 2FA on: a passkey (offered when the
  * user has one: the challenge for the pre-2FA cookie answers 200, `409
- * no_passkey` when none), a code or a backup code.
+ * no_passkey` when none), a code or a backup code. With a code or a passkey,
+ * "Remember this browser" (unticked at first) lets this browser sign in with
+ * the password alone for 30 days; it is not offered with a backup code, which
+ * the API refuses it with.
  */
 @Component({
   selector: 'app-two-factor',
-  imports: [SecondFactorForm, RouterLink],
+  imports: [FormsModule, SecondFactorForm, RouterLink],
   template: `
     <h1 tabindex="-1">Two-factor authentication</h1>
     @if (passkeyOffered()) {
@@ -22,9 +26,19 @@ import { Submission } from '../shared/submission';
     } @else {
       <p>Open your authenticator app and enter the code it shows for TwoFA.</p>
     }
+    @if (!usingBackup()) {
+      <div class="check">
+        <input type="checkbox" id="remember-device" name="rememberDevice" aria-describedby="remember-device-hint"
+               [ngModel]="remember()" (ngModelChange)="remember.set($event)">
+        <label for="remember-device">Remember this browser for 30 days</label>
+      </div>
+      <p class="hint" id="remember-device-hint">Signing in here then needs only your password. Not on a shared or
+        public computer. You can forget it on the security page.</p>
+    }
     <app-second-factor-form fieldId="login-code" submitLabel="Verify" [allowBackup]="true" [passkey]="passkeyOffered()"
                             [busy]="verification.busy()" [error]="verification.error()"
-                            (submitted)="verify($event)" (passkeyChosen)="verifyWithPasskey()" />
+                            (submitted)="verify($event)" (passkeyChosen)="verifyWithPasskey()"
+                            (backupChosen)="usingBackup.set($event)" />
     @if (verification.error()?.code === 'session_expired') {
       <p><a routerLink="/sign-in">Sign in again</a></p>
     }
@@ -37,6 +51,9 @@ export class TwoFactorPage {
   readonly returnUrl = input<string>();
   protected readonly verification = new Submission();
   protected readonly passkeyOffered = signal(false);
+  /** "Remember this browser for 30 days": sent with a code or a passkey, never with a backup code. */
+  protected readonly remember = signal(false);
+  protected readonly usingBackup = signal(false);
   private readonly ceremony = new PrefetchedCeremony(() => this.api.challenge({ forLogin: true }));
 
   constructor() {
@@ -53,12 +70,13 @@ export class TwoFactorPage {
   }
 
   protected verify(proof: SecondFactor): void {
-    this.verification.run(this.api.verifyLogin(proof), () => this.done());
+    const remember = this.remember() && !('backupCode' in proof);
+    this.verification.run(this.api.verifyLogin(proof, remember), () => this.done());
   }
 
   protected verifyWithPasskey(): void {
     this.verification.run(
-      this.ceremony.prove().pipe(switchMap((proof) => this.api.verifyLogin(proof))),
+      this.ceremony.prove().pipe(switchMap((proof) => this.api.verifyLogin(proof, this.remember()))),
       () => this.done(),
     );
   }

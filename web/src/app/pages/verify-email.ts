@@ -7,14 +7,20 @@ import { LinkProblem, NO_TOKEN } from '../shared/link-problem';
 import { onLinkToken } from '../shared/mail-link';
 import { ResendVerification } from '../shared/resend-verification';
 import { Submission } from '../shared/submission';
+import { SignInState } from './sign-in';
 
-type State = 'confirm' | 'verified' | 'invalid';
+type State = 'confirm' | 'verified' | 'changed' | 'invalid';
+
+/** What `POST /auth/email/verify` answers for the link of an email change (API.md v3). */
+const EMAIL_CHANGED = 'email changed';
 
 /**
- * The verification mail's link. Opening it verifies nothing: mail scanners
- * open links on their own, so the address is verified only when the person
- * presses "Confirm this address". Works signed in or not; signed in, a link
- * that no longer works comes with "send the link again".
+ * The verification mail's link, and (v3) the link that confirms a new
+ * address. Opening it verifies nothing: mail scanners open links on their own,
+ * so the address is verified only when the person presses "Confirm this
+ * address". Works signed in or not; signed in, a link that no longer works
+ * comes with "send the link again". An email change, once confirmed, has
+ * ended every session: the page says so and offers sign in.
  */
 @Component({
   selector: 'app-verify-email',
@@ -48,6 +54,15 @@ type State = 'confirm' | 'verified' | 'invalid';
           }
         </section>
       }
+      @case ('changed') {
+        <section aria-labelledby="changed-heading">
+          <h2 id="changed-heading" tabindex="-1">Your email address is changed</h2>
+          <p class="notice success">Your account now uses the address this link was sent to, and it is verified.
+            Every session was signed out, on every browser and device, this one included: sign in with your new
+            address.</p>
+          <a class="button" routerLink="/sign-in" [state]="signInState">Sign in</a>
+        </section>
+      }
       @case ('invalid') {
         <app-link-problem [error]="linkError()">
           @if (api.user(); as user) {
@@ -58,6 +73,8 @@ type State = 'confirm' | 'verified' | 'invalid';
               <p>Ask for a new link to {{ user.email }}:</p>
               <app-resend-verification fieldId="verify-resend" (alreadyVerified)="whoIsSignedIn()" />
             }
+            <p>A link to change your address? Ask for a new one on the <a routerLink="/security">security
+              page</a>.</p>
           } @else {
             <p><a routerLink="/sign-in">Sign in</a> to ask for a new link: the security page sends it.</p>
           }
@@ -75,6 +92,8 @@ export class VerifyEmailPage {
   protected readonly state = signal<State>('confirm');
   protected readonly linkError = signal<ApiError | string | null>(null);
   protected readonly verifying = new Submission();
+  /** The sign-in page after an email change says why (no address in it: the page does not know the new one). */
+  protected readonly signInState: SignInState = { notice: 'Your email address is changed. Sign in with your new address.' };
 
   constructor() {
     // Read the link, never send it: the API hears of the token only on "Confirm this address".
@@ -96,9 +115,19 @@ export class VerifyEmailPage {
     if (!this.token) return;
     this.verifying.run(
       this.api.verifyEmail(this.token),
-      () => this.settle('verified', '#verified-heading'),
+      ({ message }) => {
+        if (message === EMAIL_CHANGED) {
+          // The token version changed: this browser's session (if any) ended with every other.
+          this.api.user.set(null);
+          this.state.set('changed');
+          focusAfterRender(this.injector, '#changed-heading');
+        } else {
+          this.settle('verified', '#verified-heading');
+        }
+      },
       (error) => {
-        if (error.code === 'invalid_token') {
+        // A new address another account took meanwhile (409 email_taken) is a link that cannot work either.
+        if (error.code === 'invalid_token' || error.code === 'email_taken') {
           this.linkError.set(error);
           this.settle('invalid', '#link-problem-heading');
         }

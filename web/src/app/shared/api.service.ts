@@ -62,6 +62,33 @@ export interface SetupResult {
   qrCode: string;
 }
 
+/** A live session (v3): what one sign-in opened, as `GET /auth/sessions` lists it. */
+export interface Session {
+  id: string;
+  /** The session of this request's access token: this browser. */
+  current: boolean;
+  createdAt: string;
+  /** The sign-in or the last refresh. */
+  lastUsedAt: string | null;
+  aal: 1 | 2;
+  /** How it signed in: `pwd`, `otp`, `backup`, `hwk`, `swk`, `device`. */
+  amr: string[];
+  ip: string | null;
+  /** The user agent described ("Firefox 140 on Linux"), never the raw header. */
+  device: string | null;
+}
+
+/** A remembered browser (v3): it signs in with the password alone while remembered (30 days). */
+export interface RememberedDevice {
+  id: string;
+  device: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Its cookie came with the request: this browser. */
+  current: boolean;
+}
+
 export interface AuditEvent {
   type: string;
   at: string;
@@ -150,9 +177,27 @@ export class ApiService {
     );
   }
 
-  verifyLogin(proof: SecondFactor) {
-    return this.post<{ message: string; user: User }>('/auth/2fa/verify-login', proof).pipe(
+  /**
+   * `rememberDevice` also remembers this browser (v3): only with a code or a
+   * passkey, never with a backup code (the API answers 400 then), so it is
+   * dropped for one here too.
+   */
+  verifyLogin(proof: SecondFactor, rememberDevice = false) {
+    const body = rememberDevice && !('backupCode' in proof) ? { ...proof, rememberDevice: true } : proof;
+    return this.post<{ message: string; user: User }>('/auth/2fa/verify-login', body).pipe(
       tap((result) => this.user.set(result.user)),
+    );
+  }
+
+  /** The options of a passkey sign-in (no account named: the browser offers its discoverable passkeys). */
+  passkeySignInOptions() {
+    return this.post<AssertionCeremony>('/auth/passkey/options', {});
+  }
+
+  /** The browser's assertion for those options: an aal-2 session, as a login without 2FA answers. */
+  passkeyLogin(ceremonyId: string, credential: unknown) {
+    return this.post<LoginResult>('/auth/passkey/login', { ceremonyId, credential }).pipe(
+      tap((result) => this.user.set(result.user ?? null)),
     );
   }
 
@@ -179,6 +224,16 @@ export class ApiService {
   /** The token of a verification mail's link. */
   verifyEmail(token: string) {
     return this.post<{ message: string }>('/auth/email/verify', { token });
+  }
+
+  /** A confirmation link to the new address (202); the address changes when the link is used. */
+  changeEmail(newEmail: string) {
+    return this.post<{ message: string }>('/auth/email/change', { newEmail });
+  }
+
+  /** The current email typed again as confirmation; the API clears the cookies. */
+  deleteAccount(email: string) {
+    return this.post<{ message: string }>('/auth/account/delete', { email }).pipe(tap(() => this.user.set(null)));
   }
 
   /** A new verification mail; the older link stops working. */
@@ -266,6 +321,30 @@ export class ApiService {
   /** A fresh proof for this session (`auth_time` now); the caller retries what needed it. */
   reauthenticate(proof: Reauthentication) {
     return this.post<{ message: string }>('/auth/reauthenticate', proof);
+  }
+
+  /** The user's live sessions, most recently used first. */
+  sessions() {
+    return this.get<{ sessions: Session[] }>('/auth/sessions').pipe(map((body) => body.sessions));
+  }
+
+  /** 204; that session ends at once (the current one: a logout, cookies cleared). `404 session_not_found`. */
+  revokeSession(sessionId: string) {
+    return this.post<void>('/auth/sessions/revoke', { sessionId });
+  }
+
+  /** The browsers that skip the second factor at sign-in. */
+  devices() {
+    return this.get<{ devices: RememberedDevice[] }>('/auth/devices').pipe(map((body) => body.devices));
+  }
+
+  /** 204; `404 device_not_found`. Forgetting this browser also clears its cookie. */
+  forgetDevice(deviceId: string) {
+    return this.post<void>('/auth/devices/forget', { deviceId });
+  }
+
+  forgetAllDevices() {
+    return this.post<void>('/auth/devices/forget', { all: true });
   }
 
   auditLog() {

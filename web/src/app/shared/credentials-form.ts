@@ -26,7 +26,8 @@ function fieldOf(error: ApiError | null): 'email' | 'password' | null {
     <form (ngSubmit)="submit()" novalidate>
       <div class="field">
         <label for="email">Email</label>
-        <input #emailField id="email" name="email" type="email" autocomplete="username" spellcheck="false"
+        <input #emailField id="email" name="email" type="email" spellcheck="false"
+               [attr.autocomplete]="passkeyAutofill() ? 'username webauthn' : 'username'"
                autocapitalize="none" [(ngModel)]="email" [attr.aria-invalid]="emailError() ? true : null"
                aria-describedby="email-error">
         <app-error id="email-error" [error]="emailError()" />
@@ -56,6 +57,8 @@ export class CredentialsForm {
   /** False: the email alone (forgot password). */
   readonly askPassword = input(true);
   readonly initialEmail = input('');
+  /** Sign-in: the field's autofill also offers this site's passkeys (`autocomplete="username webauthn"`). */
+  readonly passkeyAutofill = input(false);
   readonly busy = input(false);
   readonly error = input<ApiError | null>(null);
   readonly submitted = output<Credentials>();

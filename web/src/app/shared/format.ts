@@ -63,3 +63,32 @@ export function checkFactorName(typed: string, required = false): { value?: stri
   if ([...value].length > 64) return { error: 'Use at most 64 characters.' };
   return { value };
 }
+
+/** The sign-in methods of a session (`amr`), in words. */
+const METHOD_WORDS: Record<string, string> = {
+  pwd: 'password',
+  otp: 'authenticator app',
+  backup: 'backup code',
+  hwk: 'passkey',
+  swk: 'passkey',
+  device: 'remembered browser',
+};
+
+/**
+ * How a session signed in, from its `amr`: "Password only", "Password and
+ * authenticator app", "Passkey", "Password and remembered browser".
+ */
+export function describeSignIn(amr: readonly string[]): string {
+  const words = amr.map((method) => METHOD_WORDS[method] ?? method);
+  if (words.length === 0) return 'Unknown';
+  const text =
+    words.length === 1
+      ? words[0] === 'password' ? 'password only' : words[0]
+      : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A browser as the API describes it ("Firefox 140 on Linux"), or words for none. */
+export function describeDevice(device: string | null): string {
+  return device?.trim() || 'Unknown browser';
+}

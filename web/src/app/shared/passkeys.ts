@@ -17,7 +17,35 @@ export function passkeysSupported(): boolean {
   );
 }
 
+/**
+ * Whether this browser offers passkeys in a field's autofill (`autocomplete="…
+ * webauthn"`): a conditional request may then wait for the person to pick one.
+ */
+export async function conditionalMediationAvailable(): Promise<boolean> {
+  if (!passkeysSupported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') return false;
+  try {
+    return await PublicKeyCredential.isConditionalMediationAvailable();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How the browser asks: a modal request (the default), or `conditional` (the
+ * passkeys offered in the autofill of a field, waiting until one is picked);
+ * `signal` stops a request still waiting (the browser runs one at a time).
+ */
+export interface AssertionRequest {
+  mediation?: 'conditional';
+  signal?: AbortSignal;
+}
+
 const UNSUPPORTED = new ApiError(0, 'passkey_unsupported', 'This browser cannot use passkeys. Use a code instead.', null);
+
+/** The person cancelled the browser's dialog (or it timed out), or the page stopped a waiting request: nothing went wrong. */
+export function passkeyCancelled(error: ApiError): boolean {
+  return error.code === 'passkey_cancelled' || error.code === 'passkey_aborted';
+}
 
 /** The browser's refusals, in words. */
 function browserError(err: unknown, creating: boolean): ApiError {
@@ -38,6 +66,8 @@ function browserError(err: unknown, creating: boolean): ApiError {
       return new ApiError(0, 'passkey_refused', 'Passkeys do not work at this address.', null);
     case 'NotSupportedError':
       return UNSUPPORTED;
+    case 'AbortError':
+      return new ApiError(0, 'passkey_aborted', 'The passkey request was stopped.', null);
     default:
       return new ApiError(0, 'passkey_failed', 'The passkey did not work. Try again.', null);
   }
@@ -61,13 +91,15 @@ export function createPasskey(publicKey: PublicKeyCredentialCreationOptionsJSON)
 }
 
 /** An assertion for the challenge (`navigator.credentials.get`): the proof the API's routes take. */
-export function assertPasskey(ceremony: AssertionCeremony): Observable<PasskeyProof> {
+export function assertPasskey(ceremony: AssertionCeremony, request: AssertionRequest = {}): Observable<PasskeyProof> {
   return defer(async () => {
     if (!passkeysSupported()) throw UNSUPPORTED;
     let credential: Credential | null;
     try {
       credential = await navigator.credentials.get({
         publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(ceremony.publicKey),
+        ...(request.mediation ? { mediation: request.mediation } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
       });
     } catch (err) {
       throw browserError(err, false);
@@ -78,8 +110,8 @@ export function assertPasskey(ceremony: AssertionCeremony): Observable<PasskeyPr
 }
 
 /** A challenge from `ask`, then the browser's assertion for it. */
-export function provePasskey(ask: Observable<AssertionCeremony>): Observable<PasskeyProof> {
-  return ask.pipe(switchMap((ceremony) => assertPasskey(ceremony)));
+export function provePasskey(ask: Observable<AssertionCeremony>, request: AssertionRequest = {}): Observable<PasskeyProof> {
+  return ask.pipe(switchMap((ceremony) => assertPasskey(ceremony, request)));
 }
 
 /**

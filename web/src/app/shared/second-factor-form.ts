@@ -69,6 +69,8 @@ export class SecondFactorForm {
   readonly submitted = output<SecondFactor>();
   /** "Use a passkey" was pressed: the page asks for a challenge and the browser's assertion. */
   readonly passkeyChosen = output<void>();
+  /** The backup-code switch changed: true while a backup code is asked for. */
+  readonly backupChosen = output<boolean>();
 
   protected readonly useBackup = signal(false);
   protected readonly value = signal('');
@@ -112,6 +114,7 @@ export class SecondFactorForm {
 
   protected switchKind(backup: boolean): void {
     this.useBackup.set(backup);
+    this.backupChosen.emit(backup);
     this.value.set('');
     this.shownError.set(null);
   }

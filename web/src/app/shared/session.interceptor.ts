@@ -6,8 +6,16 @@ import { Observable, catchError, of, switchMap, throwError } from 'rxjs';
 import { ApiError, ApiService, OPTIONAL_SESSION, OWN_UNAUTHORIZED, toApiError } from './api.service';
 import { ReauthPrompt } from './reauth';
 
-/** Routes whose 401 is their own answer (wrong password, expired sign-in step), not an expired session. */
-const NOT_REFRESHED = ['/auth/login', '/auth/register', '/auth/2fa/verify-login', '/auth/refresh', '/auth/logout'];
+/** Routes whose 401 is their own answer (wrong password, unknown passkey, expired sign-in step), not an expired session. */
+const NOT_REFRESHED = [
+  '/auth/login',
+  '/auth/register',
+  '/auth/2fa/verify-login',
+  '/auth/passkey/options',
+  '/auth/passkey/login',
+  '/auth/refresh',
+  '/auth/logout',
+];
 
 function isUnauthorized(err: unknown): boolean {
   return err instanceof HttpErrorResponse ? err.status === 401 : toApiError(err).status === 401;
