@@ -16,28 +16,30 @@ fn unix_now() -> u64 {
 }
 
 /// A user with an authenticator app, signed in on `browser`: the email, the
-/// app's secret and a backup code.
-async fn with_app(browser: &mut Browser) -> (String, TotpSecret, String) {
+/// app's secret and two backup codes. The enable used this step's code: the
+/// one sign-in with a code below uses the next step's (each is accepted once).
+async fn with_app(browser: &mut Browser) -> (String, TotpSecret, [String; 2]) {
     let email = unique_email("sessions");
     verified_and_signed_in(browser, &email, PASSWORD).await;
     let setup = browser.post("/auth/2fa/setup", None).await;
     let secret = TotpSecret::from_base32(setup.body["secret"].as_str().unwrap()).unwrap();
-    // Enable with the previous step's code (accepted for drift) so that the
-    // sign-ins below can use this step's and the next one's.
-    let enabled = browser.post("/auth/2fa/enable", Some(json!({ "code": code_at(&secret, unix_now() - 30) }))).await;
+    let enabled = browser.post("/auth/2fa/enable", Some(json!({ "code": code_at(&secret, unix_now()) }))).await;
     assert_eq!(enabled.status, 200, "{:?}", enabled.body);
-    (email, secret, enabled.body["backupCodes"][0].as_str().unwrap().to_string())
+    let backup = |i: usize| enabled.body["backupCodes"][i].as_str().unwrap().to_string();
+    (email, secret, [backup(0), backup(1)])
 }
 
-/// Password then code on `browser`, optionally remembering it; the code of
-/// `step_offset` steps from now (each code is accepted once).
-async fn sign_in_with_code(browser: &mut Browser, email: &str, secret: &TotpSecret, step_offset: i64, remember: bool) {
+/// Password then the second factor on `browser`.
+async fn sign_in(browser: &mut Browser, email: &str, proof: Value) {
     let login = browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await;
     assert_eq!(login.body, json!({ "requires2FA": true }));
-    let code = code_at(secret, (unix_now() as i64 + step_offset * 30) as u64);
-    let body = if remember { json!({ "code": code, "rememberDevice": true }) } else { json!({ "code": code }) };
-    let verified = browser.post("/auth/2fa/verify-login", Some(body)).await;
+    let verified = browser.post("/auth/2fa/verify-login", Some(proof)).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
+}
+
+/// The next step's code (accepted as one step of drift, and later than the enable's).
+fn next_code(secret: &TotpSecret) -> String {
+    code_at(secret, unix_now() + 30)
 }
 
 fn ids(list: &Value, key: &str) -> Vec<(String, bool)> {
@@ -52,9 +54,9 @@ fn ids(list: &Value, key: &str) -> Vec<(String, bool)> {
 #[tokio::test]
 async fn a_remembered_browser_skips_the_code_until_forgotten_and_sessions_end_one_by_one() {
     let mut laptop = Browser::new();
-    let (email, secret, backup_code) = with_app(&mut laptop).await;
+    let (email, secret, [backup, another_backup]) = with_app(&mut laptop).await;
     assert_eq!(laptop.post("/auth/logout", None).await.status, 204);
-    sign_in_with_code(&mut laptop, &email, &secret, 0, true).await;
+    sign_in(&mut laptop, &email, json!({ "code": next_code(&secret), "rememberDevice": true })).await;
     let device_token = laptop.cookie("device_token").expect("a remembered browser's cookie");
 
     // Signed out, the password alone signs the laptop back in (aal 2), and
@@ -67,7 +69,7 @@ async fn a_remembered_browser_skips_the_code_until_forgotten_and_sessions_end_on
 
     // A second browser needs the code, and remembers nothing.
     let mut phone = Browser::new();
-    sign_in_with_code(&mut phone, &email, &secret, 1, false).await;
+    sign_in(&mut phone, &email, json!({ "backupCode": backup })).await;
     assert!(phone.cookie("device_token").is_none());
 
     // The laptop lists both sessions (itself marked) and one device (itself).
@@ -102,8 +104,8 @@ async fn a_remembered_browser_skips_the_code_until_forgotten_and_sessions_end_on
     assert_eq!(asked.body, json!({ "requires2FA": true }), "a forgotten browser's cookie is ignored");
     assert!(laptop.cookie("device_token").is_none(), "and cleared");
 
-    let backup = laptop.post("/auth/2fa/verify-login", Some(json!({ "backupCode": backup_code }))).await;
-    assert_eq!(backup.status, 200);
+    let verified = laptop.post("/auth/2fa/verify-login", Some(json!({ "backupCode": another_backup }))).await;
+    assert_eq!(verified.status, 200);
     let audit = laptop.get("/auth/audit").await;
     let kinds: Vec<&str> =
         audit.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -117,7 +119,7 @@ async fn logout_all_forgets_every_remembered_browser() {
     let mut laptop = Browser::new();
     let (email, secret, _) = with_app(&mut laptop).await;
     assert_eq!(laptop.post("/auth/logout", None).await.status, 204);
-    sign_in_with_code(&mut laptop, &email, &secret, 0, true).await;
+    sign_in(&mut laptop, &email, json!({ "code": next_code(&secret), "rememberDevice": true })).await;
     assert!(laptop.cookie("device_token").is_some());
     assert_eq!(laptop.post("/auth/logout-all", None).await.status, 204);
     assert!(laptop.cookie("device_token").is_some(), "logout-all leaves the cookie, dead");

@@ -11,7 +11,8 @@ use shared::{ApiError, App};
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let (caller, overview) = authenticate_with_overview(app, &req, AdminRule::OpenBeforeTwofa).await?;
     let now = app.now().timestamp();
-    let mut live: Vec<_> = overview.sessions.iter().filter(|session| session.live_at(now)).collect();
+    let version = caller.user.version;
+    let mut live: Vec<_> = overview.sessions.iter().filter(|session| session.live_for(version, now)).collect();
     live.sort_by_key(|session| std::cmp::Reverse(session.last_used_at()));
     let sessions: Vec<SessionView> = live
         .into_iter()
@@ -35,6 +36,9 @@ mod tests {
         env.clock.advance(chrono::Duration::seconds(30));
         let mine = env.sign_in(&kit.user, Some(SecondFactor::Totp)).await;
         let ended = env.sign_in(&kit.user, None).await;
+        // A session from before a version bump has ended too (its tokens are refused).
+        let stale = shared::store::UserRecord { version: kit.user.version - 1, ..kit.user.clone() };
+        env.sign_in(&stale, None).await;
         env.app
             .repo
             .commit(vec![shared::store::writes::delete_session(&kit.user.id, &ended.record.session_id)])

@@ -53,6 +53,7 @@ impl NewSession {
             ip: client.ip.clone(),
             device: client.device(),
             reauthenticated_at: None,
+            version: Some(subject.version),
         };
         Ok(NewSession {
             access_token: access_token(app, issuer, &record, subject.role, subject.version, now)?,

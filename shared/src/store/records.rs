@@ -397,6 +397,9 @@ pub struct SessionRecord {
     /// The last re-authentication, if any (a remembered device's session is
     /// recent only after one).
     pub reauthenticated_at: Option<i64>,
+    /// The token version it was opened under (`None` for sessions from
+    /// before it was kept): a version bump ends it.
+    pub version: Option<i64>,
 }
 
 impl SessionRecord {
@@ -414,6 +417,11 @@ impl SessionRecord {
     /// Whether its tokens still work at `now` (not logged out, revoked or past its end).
     pub fn live_at(&self, now: i64) -> bool {
         self.expires_at > now && self.ends_at() > now
+    }
+
+    /// [`SessionRecord::live_at`], and opened under the user's current token version.
+    pub fn live_for(&self, version: i64, now: i64) -> bool {
+        self.live_at(now) && self.version.is_none_or(|opened_under| opened_under == version)
     }
 
     /// The lifetime of the current refresh token: 7 days, never past the session's end.
@@ -446,6 +454,7 @@ impl SessionRecord {
             // Sessions from before the list existed described nothing.
             device: item.opt_str("device")?.unwrap_or("an unrecognised browser or app").to_string(),
             reauthenticated_at: item.opt_num("reauthAt")?,
+            version: item.opt_num("ver")?,
         })
     }
 
@@ -469,6 +478,9 @@ impl SessionRecord {
         }
         if let Some(at) = self.reauthenticated_at {
             item.insert("reauthAt".into(), n(at));
+        }
+        if let Some(version) = self.version {
+            item.insert("ver".into(), n(version));
         }
         item
     }
