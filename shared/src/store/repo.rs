@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::items::{Item, ItemExt, n, s};
 use super::keys;
-use super::records::{self, AuditRecord, KeyringEntry, KeyringItems, LoginRecord, SessionRecord, UserRecord};
+use super::records::{
+    self, AuditRecord, CredentialOwner, KeyringEntry, KeyringItems, LoginRecord, SessionRecord, UserRecord,
+};
 
 use crate::crypto::StoredSigningKey;
 use crate::error::ApiError;
@@ -86,6 +88,12 @@ impl Repo {
             }
         }
         Ok((user, session))
+    }
+
+    /// The account and factor a passkey's credential id belongs to (its item
+    /// is keyed by the id's hash, `credential_key`), if any.
+    pub async fn credential_owner(&self, credential_key: &str) -> Result<Option<CredentialOwner>, ApiError> {
+        self.get(keys::credential(credential_key)).await?.map(|item| CredentialOwner::from_item(&item)).transpose()
     }
 
     /// The session a refresh token names.
