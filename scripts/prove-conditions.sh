@@ -31,6 +31,8 @@ mutations=(
   "the last factor stays (version, count)^shared/src/store/writes/profile.rs ;; shared/src/store/writes/factors.rs^conditions: vec![\"ver = :ver\".into()] ;; AND factorCount > :one\")^conditions: vec![\"(ver = :ver OR ver <> :ver)\".into()] ;; AND factorCount >= :one\")^factors-remove^the_last_two_factors_removed_at_once"
   "a registration ceremony works once^shared/src/store/writes/profile.rs^.when(\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow\")^.when(\"(attribute_exists(pk) OR (ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :cnow))\")^passkey-register^one_ceremony_finished_twice_at_once"
   "an assertion's ceremony works once (used up by the attempt)^shared/src/store/attempts.rs^\"ceremonies.#cer.purpose = :cpurpose AND ceremonies.#cer.expiresAt > :now AND \" ;; \" REMOVE ceremonies.#cer\"^\"(attribute_exists(pk) OR ceremonies.#cer.purpose = :cpurpose) AND \" ;; \"\"^twofa-verify-login^one_passkey_assertion_raced_through_verify_login"
+  "a sign-in ceremony works once (its used-marker)^shared/src/store/writes/factors.rs^condition: Some(\"attribute_not_exists(pk)\") }, |_| ApiError::CeremonyExpired^condition: None }, |_| ApiError::CeremonyExpired^passkey-login^one_passkey_assertion_raced_through_passkey_login"
+  "a passkey's counter only grows^shared/src/store/writes/profile.rs^\"factors.#pf.signCount < :ctr\"^\"factors.#pf.signCount <= :ctr\"^passkey-login^ten_clones_of_one_passkey_signing_in_at_once"
   "at most five factors^shared/src/store/writes/profile.rs^.when(\"factorCount < :max\")^.when(\"factorCount <= :max\")^passkey-register^a_sixth_factor_raced_against_the_fifth"
 )
 
