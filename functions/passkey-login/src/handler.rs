@@ -256,6 +256,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_code_limit_does_not_bar_a_passkey_sign_in_which_resets_it_as_a_right_code_does() {
+        let env = TestEnv::new().await;
+        let (user, mut soft, _) = with_passkey(&env, "limit", Behaviour::default()).await;
+        // Five wrong codes (or passkeys) at verify-login: every further code is 429 there.
+        for _ in 0..5 {
+            env.app.repo.reserve_code_attempt(&user.id, user.version, None, env.app.now().timestamp()).await.unwrap();
+        }
+        assert_eq!(env.user(&user.id).await.code_attempts, 5);
+        // An assertion cannot be guessed, and each needs a fresh ceremony and the authenticator.
+        assert_eq!(login(&env, signed(&env, &mut soft, Tamper::default()).await).await.status(), 200);
+        assert_eq!(env.user(&user.id).await.code_attempts, 0);
+    }
+
+    #[tokio::test]
     async fn a_ceremony_works_once_whatever_the_outcome() {
         let env = TestEnv::new().await;
         let (_, mut soft, _) = with_passkey(&env, "replay", Behaviour::default()).await;
@@ -460,22 +474,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn dynamodb_failing_at_the_commit_leaves_nothing_half_written() {
-        for fault in [Fault::Refuse, Fault::Stall] {
-            let (proxy, env) = testkit::behind_proxy().await;
-            let (user, mut soft, factor_id) = with_passkey(&env, "fault", Behaviour::default()).await;
-            let body = signed(&env, &mut soft, Tamper::default()).await;
-            env.keys().await;
-            let before = env.dump().await;
-            // The two reads pass; the commit does not.
-            proxy.fail_after(2, fault);
-            let reply = timed(&format!("passkey login, commit {fault:?}"), login(&env, body.clone())).await;
-            assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()));
-            assert!(reply.set_cookies().is_empty());
-            proxy.set(Fault::None);
-            assert_eq!(env.dump().await, before, "no session, no event, no marker, the counter as it was");
-            assert_eq!(passkey_counter(&env.user(&user.id).await, &factor_id), (0, None));
-            assert_eq!(login(&env, body).await.status(), 200, "the same ceremony works once AWS is back");
+    async fn dynamodb_failing_at_any_call_leaves_nothing_half_written() {
+        // Failing at the credential's read, the profile's read, or the commit.
+        for (passing, step) in [(0, "credential read"), (1, "profile read"), (2, "commit")] {
+            for fault in [Fault::Refuse, Fault::Stall] {
+                let (proxy, env) = testkit::behind_proxy().await;
+                let (user, mut soft, factor_id) = with_passkey(&env, "fault", Behaviour::default()).await;
+                let body = signed(&env, &mut soft, Tamper::default()).await;
+                env.keys().await;
+                let before = env.dump().await;
+                proxy.fail_after(passing, fault);
+                let reply = timed(&format!("passkey login, {step} {fault:?}"), login(&env, body.clone())).await;
+                assert_eq!((reply.status(), reply.error()), (503, "service_unavailable".into()), "{step}");
+                assert!(reply.set_cookies().is_empty());
+                proxy.set(Fault::None);
+                assert_eq!(env.dump().await, before, "{step}: no session, no event, no marker, the counter as it was");
+                assert_eq!(passkey_counter(&env.user(&user.id).await, &factor_id), (0, None));
+                assert_eq!(login(&env, body).await.status(), 200, "{step}: the same ceremony works once AWS is back");
+            }
         }
     }
 
