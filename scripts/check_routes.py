@@ -37,6 +37,8 @@ CONTRACT = {
     ("POST", "/auth/factors/passkey/options"): "passkey-options",
     ("POST", "/auth/factors/passkey"): "passkey-register",
     ("POST", "/auth/2fa/challenge"): "twofa-challenge",
+    ("POST", "/auth/passkey/options"): "passkey-signin-options",
+    ("POST", "/auth/passkey/login"): "passkey-login",
     ("POST", "/auth/reauthenticate"): "reauthenticate",
     ("GET", "/auth/sessions"): "sessions-list",
     ("POST", "/auth/sessions/revoke"): "sessions-revoke",

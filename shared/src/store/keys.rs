@@ -61,6 +61,11 @@ pub(super) fn credential(credential_key: &str) -> Item {
     key(format!("CRED#{credential_key}"), "CREDENTIAL".into())
 }
 
+/// The item that marks a sealed ceremony used (keyed by the hash of its id).
+pub(super) fn used_ceremony(ceremony_key: &str) -> Item {
+    key(format!("CEREMONY#{ceremony_key}"), "USED".into())
+}
+
 pub(super) fn signing_key(kid: &str) -> Item {
     key(KEYRING_PK.into(), format!("{SIGNING_KEY_PREFIX}{kid}"))
 }

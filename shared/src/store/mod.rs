@@ -13,6 +13,8 @@
 //! | `USER#<id>` | `SESSION#<sid>` | current and previous refresh id, assurance, expiry, described user agent, IP, when last used |
 //! | `USER#<id>` | `EVT#<ms>#<rand>` | one audit event, kept 90 days |
 //! | `EMAIL#<email>` | `LOGIN` | uniqueness of the email, password hash, password-attempt counter, and the user's id, role, version and 2FA flag for a one-read login |
+//! | `CRED#<sha256 of a credential id>` | `CREDENTIAL` | a passkey's credential id belongs to this account (`userId`, `factorId`): uniqueness, and the lookup of a passkey sign-in |
+//! | `CEREMONY#<sha256 of a ceremony id>` | `USED` | a sealed (sign-in) ceremony was used, until it expires |
 //! | `KEYRING` | `KEY#<kid>` | a KMS-wrapped data key |
 //! | `KEYRING` | `MACKEY#<kid>` | the KMS-wrapped key that authenticates signing keys' public parts |
 //! | `KEYRING` | `SIGNKEY#<kid>` | an RSA signing key: public parts, the private key sealed under a data key, when it was published and signs from, their MAC |
@@ -33,8 +35,8 @@ pub mod writes;
 pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
 pub use migrate::Migrated;
 pub use records::{
-    AccountOverview, AuditRecord, CeremonyRecord, DeviceRecord, FactorRecord, FactorSecret, KeyringEntry, KeyringItems,
-    LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord, UserRecord,
+    AccountOverview, AuditRecord, CeremonyRecord, CredentialOwner, DeviceRecord, FactorRecord, FactorSecret,
+    KeyringEntry, KeyringItems, LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord, UserRecord,
 };
 pub use repo::{Repo, Rotation};
 pub use writes::Write;

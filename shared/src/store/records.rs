@@ -198,6 +198,19 @@ impl CeremonyRecord {
     }
 }
 
+/// Whose a passkey's credential id is: the account and its factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialOwner {
+    pub user_id: String,
+    pub factor_id: String,
+}
+
+impl CredentialOwner {
+    pub(super) fn from_item(item: &Item) -> Result<Self, ApiError> {
+        Ok(CredentialOwner { user_id: item.str("userId")?.to_string(), factor_id: item.str("factorId")?.to_string() })
+    }
+}
+
 /// A secret shown at setup and not yet confirmed, with the name given then.
 #[derive(Debug, Clone)]
 pub struct PendingSetup {

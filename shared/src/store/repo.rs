@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use super::items::{Item, ItemExt, n, s};
 use super::keys;
 use super::records::{
-    self, AccountOverview, AuditRecord, DeviceRecord, KeyringEntry, KeyringItems, LoginRecord, SessionRecord,
-    UserRecord,
+    self, AccountOverview, AuditRecord, CredentialOwner, DeviceRecord, KeyringEntry, KeyringItems, LoginRecord,
+    SessionRecord, UserRecord,
 };
 
 use crate::crypto::StoredSigningKey;
@@ -138,6 +138,12 @@ impl Repo {
                 return Ok(items);
             }
         }
+    }
+
+    /// The account and factor a passkey's credential id belongs to (its item
+    /// is keyed by the id's hash, `credential_key`), if any.
+    pub async fn credential_owner(&self, credential_key: &str) -> Result<Option<CredentialOwner>, ApiError> {
+        self.get(keys::credential(credential_key)).await?.map(|item| CredentialOwner::from_item(&item)).transpose()
     }
 
     /// The session a refresh token names.

@@ -1,6 +1,7 @@
 //! Second factors: a pending app, the first factor (2FA on), further ones,
 //! renaming, removing (never the last), turning 2FA off, new backup codes,
-//! passkey ceremonies and the credential ids that belong to one account.
+//! passkey ceremonies (kept on the profile, or sealed in their id and marked
+//! used) and the credential ids that belong to one account.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -234,6 +235,15 @@ pub fn start_ceremony(
             change.set("passkeyUser = :handle").when("attribute_not_exists(passkeyUser)").value(":handle", s(handle));
     }
     change.into_write(&user.id, profile_conflict(user.version, |_| ApiError::unavailable("a ceremony raced another")))
+}
+
+/// Uses up a sealed ceremony (a sign-in's, which the table does not hold):
+/// a marker keyed by its hash, put only if none exists, kept until the
+/// ceremony expires (its id says when; TTL only cleans up).
+pub fn use_sealed_ceremony(ceremony_key: &str, expires_at: i64) -> Write {
+    let mut item = keys::used_ceremony(ceremony_key);
+    item.extend([("expiresAt".to_string(), n(expires_at)), ("ttl".to_string(), n(expires_at))]);
+    Write::new(Op::Put { item, condition: Some("attribute_not_exists(pk)") }, |_| ApiError::CeremonyExpired)
 }
 
 /// Uses up a ceremony whose response did not verify (it works once, whatever the outcome).

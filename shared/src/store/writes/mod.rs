@@ -17,7 +17,7 @@ pub use accounts::{
 pub use devices::{drop_device, forget_device, remember_device, use_device};
 pub use factors::{
     add_app, add_passkey, drop_ceremony, enable_twofa, remove_factor, rename_factor, replace_backup_codes,
-    start_ceremony, start_setup, turn_off,
+    start_ceremony, start_setup, turn_off, use_sealed_ceremony,
 };
 pub use profile::{Pre2faSpend, Proof, accept_code};
 pub use sessions::{audit, create_session, delete_session, reauthenticated, revoke_session, session_live};
