@@ -33,6 +33,9 @@ pub enum ApiError {
     StaleVersion,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A passkey sign-in refused: an unknown credential or a failed check, alike.
+    #[error("passkey not accepted")]
+    PasskeyNotAccepted,
     #[error("session expired")]
     SessionExpired,
     /// A conditional put found the pre-2FA token's nonce already consumed.
@@ -114,6 +117,7 @@ impl ApiError {
             Unauthorized
             | StaleVersion
             | InvalidCredentials
+            | PasskeyNotAccepted
             | SessionExpired
             | TokenAlreadyUsed
             | ReauthenticationRequired => StatusCode::UNAUTHORIZED,
@@ -140,7 +144,7 @@ impl ApiError {
             SecondFactorRequired => "second_factor_required",
             EmailAlreadyVerified => "email_already_verified",
             Unauthorized | StaleVersion => "unauthorized",
-            InvalidCredentials => "invalid_credentials",
+            InvalidCredentials | PasskeyNotAccepted => "invalid_credentials",
             SessionExpired | TokenAlreadyUsed => "session_expired",
             MfaRequired => "mfa_required",
             EmailTaken => "email_taken",
@@ -181,6 +185,7 @@ impl ApiError {
             EmailAlreadyVerified => "This email address is already verified.".into(),
             Unauthorized | StaleVersion => "Sign in to continue.".into(),
             InvalidCredentials => "The email or password is wrong.".into(),
+            PasskeyNotAccepted => "This passkey is not registered here, or it could not be verified.".into(),
             SessionExpired | TokenAlreadyUsed => "The sign-in step expired. Sign in again with your password.".into(),
             MfaRequired => "Turn on two-factor authentication to continue.".into(),
             EmailTaken => "An account with this email already exists.".into(),

@@ -104,7 +104,7 @@ async fn check(app: &App, response: &Value, state: &str) -> Result<Option<Proven
 /// outcome): `invalid_credentials`, or `ceremony_expired` when it had been used.
 async fn used_up(app: &App, ceremony: &SealedCeremony) -> ApiError {
     match app.repo.commit(vec![writes::use_sealed_ceremony(&ceremony.key, ceremony.expires_at)]).await {
-        Ok(()) => ApiError::InvalidCredentials,
+        Ok(()) => ApiError::PasskeyNotAccepted,
         Err(err) => err,
     }
 }
