@@ -49,6 +49,7 @@ async fn second_factor_next(
     let (_, token) = pre2fa_token(app, keys, &account.user_id, account.version, now.timestamp());
     let mut commit = vec![writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    commit.push(writes::account_unchanged(&account.user_id, account.version));
     app.repo.commit(commit).await?;
     let response = json_response(StatusCode::OK, &json!({ "requires2FA": true }));
     Ok(with_cookies(response, [app.config.cookies.set(TWOFA_COOKIE, &token)]))
@@ -67,6 +68,8 @@ async fn open_session(
     let session = NewSession::issue(app, &issuer, subject, None, (now.timestamp(), now.timestamp()), client)?;
     let mut commit: Vec<Write> = vec![session.write(), writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    // An account deleted (or a version bumped) since the password was checked opens no session.
+    commit.push(writes::account_unchanged(&account.user_id, account.version));
     app.repo.commit(commit).await?;
 
     let user = UserView::of_login(account, Aal::One);
@@ -370,5 +373,40 @@ mod tests {
         }
         let client = ClientInfo::of(&event("login").request());
         testkit::one_notice(&address, "Sign-in locked for now", env.app.now(), &client, &["wrong password 9"]).await;
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_raced_against_the_deletion_of_its_account_opens_nothing_and_leaves_nothing() {
+        let env = TestEnv::new().await;
+        for with_2fa in [false, true] {
+            let address = testkit::unique_email("racing");
+            let mut user = env.register(&address).await;
+            if with_2fa {
+                user = env.enroll(&user).await.user;
+            }
+            let (proxy, paused) = env.paused_container().await;
+            // The attempt is counted and the password checked; the sign-in's
+            // transaction is held while the account is deleted.
+            proxy.fail_after(1, Fault::Stall);
+            let (reply, ()) = futures::join!(call(&paused, handle, login(&address, PASSWORD)), async {
+                proxy.wait_for_calls(2).await;
+                shared::flows::accounts::delete(&env.fixtures, &env.user(&user.id).await).await.unwrap();
+                proxy.set(Fault::None);
+            });
+            assert_eq!(reply.status(), 401, "2FA {with_2fa}: {:?}", reply.json());
+            assert!(reply.set_cookies().is_empty(), "2FA {with_2fa}: a token for a deleted account");
+            let left: Vec<String> = env
+                .dump()
+                .await
+                .iter()
+                .map(|item| format!("{} {}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap()))
+                .filter(|key| {
+                    key.starts_with(&format!("USER#{} ", user.id)) || key.starts_with(&format!("EMAIL#{address} "))
+                })
+                .collect();
+            assert_eq!(left, Vec::<String>::new(), "2FA {with_2fa}: items of the deleted account");
+            let after = call(&env, handle, login(&address, PASSWORD)).await;
+            assert_eq!((after.status(), after.error()), (401, "invalid_credentials".into()));
+        }
     }
 }
