@@ -28,6 +28,8 @@ CONTRACT = {
     ("GET", "/auth/audit"): "audit",
     ("POST", "/auth/email/verify"): "email-verify",
     ("POST", "/auth/email/resend"): "email-resend",
+    ("POST", "/auth/email/change"): "email-change",
+    ("POST", "/auth/account/delete"): "account-delete",
     ("POST", "/auth/password/forgot"): "password-forgot",
     ("POST", "/auth/password/reset"): "password-reset",
     ("POST", "/auth/password/change"): "password-change",

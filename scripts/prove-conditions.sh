@@ -35,6 +35,12 @@ mutations=(
   "a passkey's counter only grows^shared/src/store/writes/profile.rs^\"factors.#pf.signCount < :ctr\"^\"factors.#pf.signCount <= :ctr\"^passkey-login^ten_clones_of_one_passkey_signing_in_at_once"
   "at most five factors^shared/src/store/writes/profile.rs^.when(\"factorCount < :max\")^.when(\"factorCount <= :max\")^passkey-register^a_sixth_factor_raced_against_the_fifth"
   "a version bump forgets remembered browsers^shared/src/store/writes/devices.rs^attribute_exists(pk) AND ver = :ver AND^attribute_exists(pk) AND (ver = :ver OR ver <> :ver) AND^login^device_logins_raced_against_logout_all"
+  "an address goes to one account (email change)^shared/src/store/writes/accounts.rs^next), condition: Some(\"attribute_not_exists(userId)\")^next), condition: None^email-verify^five_accounts_confirming_a_change_to_one_address_at_once_one_wins"
+  "a deletion keeps no credential id of a passkey added meanwhile^shared/src/store/writes/accounts.rs^\"ver = :ver AND size(factors) = :nfactors\"^\"ver = :ver AND size(factors) >= :nfactors\"^account-delete^a_passkey_added_while_the_account_is_deleted_keeps_no_credential_id"
+  "a sign-in commits only while its account exists (login item, profile)^shared/src/store/writes/accounts.rs^\"REMOVE #f, #w\", \"attribute_exists(userId)\" ;; condition: \"ver = :ver\".into()^\"REMOVE #f, #w\", \"attribute_exists(pk) OR attribute_not_exists(pk)\" ;; condition: \"attribute_not_exists(pk) OR ver = :ver\".into()^login^a_sign_in_raced_against_the_deletion_of_its_account_opens_nothing_and_leaves_nothing"
+  "a rotation never recreates a session^shared/src/store/repo.rs^\"refreshId = :presented AND expiresAt > :now^\"attribute_not_exists(pk) OR refreshId = :presented AND expiresAt > :now^refresh^a_rotation_raced_against_the_deletion_of_its_account_recreates_no_session"
+  "a replayed refresh token logs only while its account exists^shared/src/store/writes/accounts.rs^condition: \"ver = :ver\".into()^condition: \"attribute_not_exists(pk) OR ver = :ver\".into()^refresh^a_replayed_token_raced_against_the_deletion_of_its_account_logs_nothing"
+  "a logout logs only while its account exists^shared/src/store/writes/accounts.rs^condition: \"attribute_exists(pk)\".into()^condition: \"attribute_exists(pk) OR attribute_not_exists(pk)\".into()^logout^logging_out_of_a_deleted_account_clears_cookies_and_writes_nothing"
 )
 
 failed=0

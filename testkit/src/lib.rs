@@ -334,6 +334,25 @@ impl TestEnv {
         App::new(self.app.config.clone(), self.clients.clone(), self.clock.clone())
     }
 
+    /// Another container of the same deployment whose AWS calls go through
+    /// `proxy` (and are counted), so that a test can hold one request at a
+    /// chosen call while others go on.
+    pub async fn container_behind(&self, proxy: &proxy::FaultProxy) -> App {
+        let clients = clients(&sdk_config_for(&proxy.endpoint()).await, &self.calls);
+        App::new(self.app.config.clone(), clients, self.clock.clone())
+    }
+
+    /// A proxy in front of this run's moto, and a container of this
+    /// deployment behind it, warm (its keys loaded, as after a request).
+    pub async fn paused_container(&self) -> (proxy::FaultProxy, App) {
+        let proxy = proxy::FaultProxy::start(moto_endpoint().trim_start_matches("http://").to_string()).await;
+        let app = self.container_behind(&proxy).await;
+        app.keyring.signing_keys_to_sign().await.expect("signing keys");
+        app.keyring.keys().await.expect("keyring");
+        proxy.take_calls();
+        (proxy, app)
+    }
+
     async fn build(cookies: CookiePolicy, endpoint: &str) -> Self {
         let calls = CallCounter::default();
         let clients = clients(&sdk_config_for(endpoint).await, &calls);

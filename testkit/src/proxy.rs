@@ -71,6 +71,20 @@ impl FaultProxy {
         self.changed.send_modify(|n| *n += 1);
     }
 
+    /// Waits until `calls` more calls have reached the proxy (forwarded or
+    /// held), taking them: a request held at a fault has arrived there.
+    pub async fn wait_for_calls(&self, calls: usize) {
+        let mut seen = 0;
+        for _ in 0..500 {
+            seen += self.take_calls().len();
+            if seen >= calls {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("only {seen} of {calls} calls reached the proxy in 5 s");
+    }
+
     /// The calls seen since the last `take_calls`.
     pub fn take_calls(&self) -> Vec<String> {
         std::mem::take(&mut *self.calls.lock().unwrap())
@@ -118,7 +132,7 @@ async fn serve(
 ) {
     match current(&state) {
         Fault::Refuse => return,
-        Fault::Stall => return hold(client).await,
+        Fault::Stall => return hold(client, &calls).await,
         Fault::None | Fault::Answer { .. } => {}
     }
     let Ok(server) = TcpStream::connect(&upstream).await else { return };
@@ -206,7 +220,14 @@ fn request_length(request: &[u8]) -> Option<usize> {
     Some(head_end + body)
 }
 
-async fn hold(client: TcpStream) {
-    let _held = client;
+/// Holds a new connection without answering; its first call is still
+/// recorded as seen (so a test knows the request arrived).
+async fn hold(mut client: TcpStream, calls: &Mutex<Vec<String>>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    if let Ok(n) = client.read(&mut buf).await
+        && let Some(start) = buf[..n].windows(REQUEST_LINE.len()).position(|w| w == REQUEST_LINE)
+    {
+        calls.lock().unwrap().push(target_of(&buf[..n], start));
+    }
     std::future::pending::<()>().await;
 }

@@ -65,6 +65,7 @@ async fn second_factor_next(
     let (_, token) = pre2fa_token(app, keys, &account.user_id, account.version, now.timestamp());
     let mut commit = vec![writes::reset_password_attempts(&account.email)];
     commit.extend(writes::audit(&account.user_id, &[EventKind::Login], now.timestamp_millis(), client));
+    commit.push(writes::account_unchanged(&account.user_id, account.version));
     app.repo.commit(commit).await?;
     let response = json_response(StatusCode::OK, &json!({ "requires2FA": true }));
     let cookies = std::iter::once(app.config.cookies.set(TWOFA_COOKIE, &token)).chain(clear_device);
@@ -92,10 +93,11 @@ async fn open_session(
     if let Some(device) = device {
         let (id, ip) = (device.id(), client.ip.as_deref());
         commit.push(writes::use_device(&account.user_id, &id, account.version, now.timestamp(), ip));
-        commit.push(writes::account_unchanged(&account.user_id, account.version));
         events.push(EventKind::DeviceLogin);
     }
     commit.extend(writes::audit(&account.user_id, &events, now.timestamp_millis(), client));
+    // An account deleted (or a version bumped) since the password was checked opens no session.
+    commit.push(writes::account_unchanged(&account.user_id, account.version));
     app.repo.commit(commit).await?;
 
     let user = UserView::of_login(account, sign_in.aal());
@@ -506,5 +508,40 @@ mod tests {
         let claims = env.access_claims(&reply.cookie("access_token").unwrap()).await;
         let session = env.app.repo.session(&user.id, &claims.sid).await.unwrap().unwrap();
         assert_eq!((session.device.as_str(), session.ip.as_deref()), ("Firefox 140 on Linux", Some("203.0.113.50")));
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_raced_against_the_deletion_of_its_account_opens_nothing_and_leaves_nothing() {
+        let env = TestEnv::new().await;
+        for with_2fa in [false, true] {
+            let address = testkit::unique_email("racing");
+            let mut user = env.register(&address).await;
+            if with_2fa {
+                user = env.enroll(&user).await.user;
+            }
+            let (proxy, paused) = env.paused_container().await;
+            // The attempt is counted and the password checked; the sign-in's
+            // transaction is held while the account is deleted.
+            proxy.fail_after(1, Fault::Stall);
+            let (reply, ()) = futures::join!(call(&paused, handle, login(&address, PASSWORD)), async {
+                proxy.wait_for_calls(2).await;
+                shared::flows::accounts::delete(&env.fixtures, &env.user(&user.id).await).await.unwrap();
+                proxy.set(Fault::None);
+            });
+            assert_eq!(reply.status(), 401, "2FA {with_2fa}: {:?}", reply.json());
+            assert!(reply.set_cookies().is_empty(), "2FA {with_2fa}: a token for a deleted account");
+            let left: Vec<String> = env
+                .dump()
+                .await
+                .iter()
+                .map(|item| format!("{} {}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap()))
+                .filter(|key| {
+                    key.starts_with(&format!("USER#{} ", user.id)) || key.starts_with(&format!("EMAIL#{address} "))
+                })
+                .collect();
+            assert_eq!(left, Vec::<String>::new(), "2FA {with_2fa}: items of the deleted account");
+            let after = call(&env, handle, login(&address, PASSWORD)).await;
+            assert_eq!((after.status(), after.error()), (401, "invalid_credentials".into()));
+        }
     }
 }

@@ -14,7 +14,12 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     if let Some((user_id, session_id)) = session_of(app, &req, refresh.as_deref(), access.as_deref()).await? {
         let mut end: Vec<Write> = vec![writes::delete_session(&user_id, &session_id)];
         end.extend(writes::audit(&user_id, &[EventKind::Logout], app.now().timestamp_millis(), &ClientInfo::of(&req)));
-        app.repo.commit(end).await?;
+        end.push(writes::account_exists(&user_id));
+        match app.repo.commit(end).await {
+            // The account is deleted: its sessions went with it, and nothing is logged.
+            Ok(()) | Err(ApiError::Unauthorized) => {}
+            Err(err) => return Err(err),
+        }
     }
     Ok(with_cookies(no_content(), app.config.cookies.clear_all()))
 }
@@ -95,5 +100,23 @@ mod tests {
         assert_eq!(reply.status(), 204);
         assert_eq!(reply.set_cookies().len(), 3);
         assert!(env.calls.take().iter().all(|call| !call.ends_with("DeleteItem") && !call.contains("Transact")));
+    }
+
+    #[tokio::test]
+    async fn logging_out_of_a_deleted_account_clears_cookies_and_writes_nothing() {
+        let env = TestEnv::new().await;
+        let user = env.register("gone@example.com").await;
+        let session = env.sign_in(&user, None).await;
+        shared::flows::accounts::delete(&env.app, &user).await.unwrap();
+        let before = env.dump().await;
+        let req = event("logout")
+            .cookies(&[
+                format!("access_token={}", session.access_token),
+                format!("refresh_token={}", session.refresh_token),
+            ])
+            .request();
+        let reply = call(&env, handle, req).await;
+        assert_eq!((reply.status(), reply.set_cookies().len()), (204, 3));
+        assert_eq!(env.dump().await, before, "a logout event for a deleted account");
     }
 }

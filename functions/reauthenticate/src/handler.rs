@@ -75,6 +75,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
             return Err(accounts::refuse_password(app, &user.email, &login, &client, arrived).await);
         }
         commit.push(writes::reset_password_attempts(&user.email));
+        commit.push(writes::account_unchanged(&user.id, user.version));
     }
 
     commit.push(writes::reauthenticated(&caller.session, now.timestamp()));

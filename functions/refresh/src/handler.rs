@@ -33,6 +33,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, ApiError>
             let (events, now_millis) = ([EventKind::RefreshReuse], app.now().timestamp_millis());
             let mut end: Vec<Write> = vec![writes::delete_session(&user.id, &session.session_id)];
             end.extend(writes::audit(&user.id, &events, now_millis, &client));
+            end.push(writes::account_unchanged(&user.id, user.version));
             app.repo.commit(end).await?;
             app.mailer.notify(&user.email, &events, now_millis, &client, None).await;
             return Err(ApiError::Unauthorized);
@@ -214,5 +215,58 @@ mod tests {
         let client = ClientInfo::of(&event("refresh").request());
         let secrets = [session.refresh_token.as_str(), rotated.as_str()];
         testkit::one_notice(&address, "A session was ended", env.app.now(), &client, &secrets).await;
+    }
+
+    /// The keys of the items left of `user_id`'s partition.
+    async fn items_of(env: &TestEnv, user_id: &str) -> Vec<String> {
+        env.dump()
+            .await
+            .iter()
+            .filter(|item| item["pk"].as_s().unwrap() == &format!("USER#{user_id}"))
+            .map(|item| item["sk"].as_s().unwrap().clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_rotation_raced_against_the_deletion_of_its_account_recreates_no_session() {
+        let env = TestEnv::new().await;
+        let user = env.register(&testkit::unique_email("rotating")).await;
+        let session = env.sign_in(&user, None).await;
+        let (proxy, paused) = env.paused_container().await;
+        // The profile is read; the rotation is held while the account is deleted.
+        proxy.fail_after(1, Fault::Stall);
+        let req = event("refresh").cookie("refresh_token", &session.refresh_token).request();
+        let (reply, ()) = futures::join!(call(&paused, handle, req), async {
+            proxy.wait_for_calls(2).await;
+            shared::flows::accounts::delete(&env.fixtures, &env.user(&user.id).await).await.unwrap();
+            proxy.set(Fault::None);
+        });
+        assert_eq!((reply.status(), reply.error()), (401, "unauthorized".into()), "{:?}", reply.json());
+        assert_eq!(items_of(&env, &user.id).await, Vec::<String>::new(), "an item of the deleted account");
+        assert_eq!(refresh(&env, &session.refresh_token).await.status(), 401, "the refresh token works");
+    }
+
+    #[tokio::test]
+    async fn a_replayed_token_raced_against_the_deletion_of_its_account_logs_nothing() {
+        let env = TestEnv::new().await;
+        let user = env.register(&testkit::unique_email("replayed")).await;
+        let session = env.sign_in(&user, None).await;
+        let rotated = refresh(&env, &session.refresh_token).await.cookie("refresh_token").unwrap();
+        env.clock.advance(Duration::seconds(11));
+        let (proxy, paused) = env.paused_container().await;
+        // The profile is read and the rotation finds the token replayed; the
+        // transaction that ends the session and logs it is held while the account is deleted.
+        proxy.fail_after(2, Fault::Stall);
+        let req = event("refresh").cookie("refresh_token", &session.refresh_token).request();
+        let (reply, ()) = futures::join!(call(&paused, handle, req), async {
+            proxy.wait_for_calls(3).await;
+            shared::flows::accounts::delete(&env.fixtures, &env.user(&user.id).await).await.unwrap();
+            proxy.set(Fault::None);
+        });
+        assert_eq!((reply.status(), reply.error()), (401, "unauthorized".into()), "{:?}", reply.json());
+        assert_eq!(items_of(&env, &user.id).await, Vec::<String>::new(), "an item of the deleted account");
+        for token in [&session.refresh_token, &rotated] {
+            assert_eq!(refresh(&env, token).await.status(), 401);
+        }
     }
 }

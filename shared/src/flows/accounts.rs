@@ -1,13 +1,15 @@
 //! Accounts: creating one (the register route and fixtures share it), refusing
-//! a wrong password alike for every address, and the mail anyone can trigger.
+//! a wrong password alike for every address, the mail anyone can trigger, and
+//! deleting one.
 
 use crate::app::App;
 use crate::crypto::random_id;
 use crate::domain::{ClientInfo, Email, EventKind, Password};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorChain};
+use crate::factors::passkey::credential_key;
 use crate::factors::password;
 use crate::mail::{Mail, MailToken, VERIFY_TTL_SECS};
-use crate::store::{LoginRecord, PASSWORD_LIMIT, PendingToken, Write, writes};
+use crate::store::{LoginRecord, PASSWORD_LIMIT, PendingToken, UserRecord, Write, writes};
 
 /// A new account, and the token of its verification link (to be mailed).
 pub struct NewAccount {
@@ -61,11 +63,17 @@ pub async fn refuse_password(
             if locks_out {
                 events.push(EventKind::Lockout);
             }
-            let written = app.repo.commit(writes::audit(&account.user_id, &events, now_millis, client)).await;
-            if written.is_ok() {
-                app.mailer.notify(&account.email, &events, now_millis, client, None).await;
+            let mut record = writes::audit(&account.user_id, &events, now_millis, client);
+            record.push(writes::account_exists(&account.user_id));
+            match app.repo.commit(record).await {
+                Ok(()) => {
+                    app.mailer.notify(&account.email, &events, now_millis, client, None).await;
+                    Ok(())
+                }
+                // Deleted since the attempt was counted: as for an unknown email, nothing is logged.
+                Err(ApiError::Unauthorized) => Ok(()),
+                Err(err) => Err(err),
             }
-            written
         }
         None => app.repo.expire_login_counter(email, login.window_start + PASSWORD_LIMIT.window_secs).await,
     };
@@ -89,7 +97,25 @@ pub async fn send_anonymous_mail(app: &App, to: &Email, mail: Mail) {
         Ok(true) => app.mailer.send_or_log(to, mail).await,
         Ok(false) => tracing::warn!(budget, subject = mail.subject, "anonymous mail budget spent"),
         Err(err) => {
-            tracing::error!(error = %crate::error::ErrorChain(&err), subject = mail.subject, "mail not sent")
+            tracing::error!(error = %ErrorChain(&err), subject = mail.subject, "mail not sent")
         }
     }
+}
+
+/// Deletes `user`'s account as read at authentication: its profile, login
+/// item and passkeys' credential ids in one transaction (from then on every
+/// token of it is refused, its address and credential ids are free), then
+/// every other item of its partition. A clean-up that fails after the commit
+/// does not fail the deletion, which has happened: it is logged, no write can
+/// add to the partition any more, and each item left (sessions, remembered
+/// devices, events) has a `ttl`.
+pub async fn delete(app: &App, user: &UserRecord) -> Result<(), ApiError> {
+    app.repo.commit(writes::delete_account(user, credential_key)).await?;
+    match app.repo.delete_user_items(&user.id).await {
+        Ok(items) => tracing::info!(user_id = user.id, items, "account deleted"),
+        Err(err) => {
+            tracing::error!(user_id = user.id, error = %ErrorChain(&err), "account deleted, clean-up incomplete")
+        }
+    }
+    Ok(())
 }

@@ -104,7 +104,9 @@ pub async fn record_wrong_code(app: &App, user: &UserRecord, refusal: ApiError, 
         events.push(EventKind::Lockout);
     }
     let now_millis = app.now().timestamp_millis();
-    if let Err(err) = app.repo.commit(writes::audit(&user.id, &events, now_millis, client)).await {
+    let mut record = writes::audit(&user.id, &events, now_millis, client);
+    record.push(writes::account_exists(&user.id));
+    if let Err(err) = app.repo.commit(record).await {
         return err;
     }
     app.mailer.notify(&user.email, &events, now_millis, client, None).await;

@@ -73,6 +73,19 @@ struct NoticeHtml<'a> {
     m: &'a NoticeMail<'a>,
 }
 
+/// The last mail of a deleted account: a notice whose advice is its own.
+#[derive(Template)]
+#[template(path = "mail/deleted.txt")]
+struct DeletedText<'a> {
+    m: &'a NoticeMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/deleted.html")]
+struct DeletedHtml<'a> {
+    m: &'a NoticeMail<'a>,
+}
+
 /// What a notice says for each event that has one (API.md's list).
 fn notice_of(kind: EventKind) -> Option<(&'static str, &'static str)> {
     use EventKind::*;
@@ -117,6 +130,14 @@ fn notice_of(kind: EventKind) -> Option<(&'static str, &'static str)> {
             "Two-factor authentication was reset",
             "An operator of the service reset two-factor authentication for your account, and every session was ended.",
         ),
+        EmailChangeRequested => (
+            "A change of your email address was asked for",
+            "Someone signed in to your account asked to change its email address. Nothing changes until the link mailed to the new address is used.",
+        ),
+        EmailChanged => (
+            "The email address of your account was changed",
+            "The email address of your account was changed, and every session was ended.",
+        ),
         _ => return None,
     })
 }
@@ -150,6 +171,18 @@ impl Mailer {
         )
     }
 
+    /// The link that confirms a new address, mailed to that address.
+    pub fn email_change(&self, token: &MailToken) -> Mail {
+        self.link_mail(
+            "Confirm your new email address",
+            &format!("Confirm that this is the new address of your {} account.", self.issuer),
+            "Confirm your new address",
+            format!("{}/verify-email#token={}", self.config.web_base_url, token.for_link()),
+            "24 hours",
+            "If you did not ask for this, ignore this mail: no account changes its address to this one.",
+        )
+    }
+
     fn link_mail(&self, subject: &str, lead: &str, action: &str, link: String, valid_for: &str, not_you: &str) -> Mail {
         let m = LinkMail { issuer: &self.issuer, lead, action, link, valid_for, not_you };
         Mail {
@@ -163,22 +196,28 @@ impl Mailer {
     /// (how many backup codes remain).
     pub fn notice(&self, kind: EventKind, at_millis: i64, client: &ClientInfo, detail: Option<String>) -> Option<Mail> {
         let (title, what) = notice_of(kind)?;
-        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at_millis).unwrap_or_default();
-        let m = NoticeMail {
-            issuer: &self.issuer,
-            subject: format!("{}: {title}", self.issuer),
-            what,
-            detail,
-            when: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            from: client.ip.clone().unwrap_or_else(|| "an operator of the service".into()),
-            agent: client.user_agent.as_deref().map_or_else(|| "none".into(), describe_agent),
-            recover: format!("{}/forgot-password", self.config.web_base_url),
-        };
+        let m = self.notice_mail(title, what, detail, at_millis, client);
         Some(Mail {
             text: NoticeText { m: &m }.render().expect("the notice template renders"),
             html: NoticeHtml { m: &m }.render().expect("the notice template renders"),
             subject: m.subject,
         })
+    }
+
+    /// The last notice of an account, to its address: it was deleted.
+    pub fn account_deleted(&self, at_millis: i64, client: &ClientInfo) -> Mail {
+        let m = self.notice_mail(
+            "Your account was deleted",
+            "Your account was deleted, with its second factors, sessions and security log.",
+            None,
+            at_millis,
+            client,
+        );
+        Mail {
+            text: DeletedText { m: &m }.render().expect("the deleted template renders"),
+            html: DeletedHtml { m: &m }.render().expect("the deleted template renders"),
+            subject: m.subject,
+        }
     }
 
     /// One `SendEmail` call.
@@ -206,6 +245,27 @@ impl Mailer {
         let subject = mail.subject.clone();
         if let Err(err) = self.send(to, mail).await {
             tracing::error!(error = %ErrorChain(&err), subject, "mail not sent");
+        }
+    }
+
+    fn notice_mail(
+        &self,
+        title: &str,
+        what: &'static str,
+        detail: Option<String>,
+        at_millis: i64,
+        client: &ClientInfo,
+    ) -> NoticeMail<'_> {
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at_millis).unwrap_or_default();
+        NoticeMail {
+            issuer: &self.issuer,
+            subject: format!("{}: {title}", self.issuer),
+            what,
+            detail,
+            when: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            from: client.ip.clone().unwrap_or_else(|| "an operator of the service".into()),
+            agent: client.user_agent.as_deref().map_or_else(|| "none".into(), describe_agent),
+            recover: format!("{}/forgot-password", self.config.web_base_url),
         }
     }
 
@@ -276,5 +336,30 @@ mod tests {
             assert!(!part.contains("<b>Firefox"), "the raw user agent reached the mail");
         }
         assert!(mailer().notice(EventKind::Login, 0, &client, None).is_none(), "a login sends no notice");
+    }
+
+    #[test]
+    fn an_email_change_mails_its_own_link_and_notices_that_hold_no_token() {
+        let token = MailToken::generate("u1");
+        let mail = mailer().email_change(&token);
+        let link = format!("https://app.example.com/verify-email#token={}", token.for_link());
+        assert!(mail.text.contains(&link) && mail.html.contains(&link), "{}", mail.text);
+        assert_eq!(mail.subject, "TwoFA: Confirm your new email address");
+        assert!(mail.text.contains("new address"));
+        let client = ClientInfo { ip: Some("198.51.100.7".into()), user_agent: None };
+        for (kind, title) in [
+            (EventKind::EmailChangeRequested, "A change of your email address was asked for"),
+            (EventKind::EmailChanged, "The email address of your account was changed"),
+        ] {
+            let notice = mailer().notice(kind, 0, &client, Some("The new address is n@example.com.".into())).unwrap();
+            assert_eq!(notice.subject, format!("TwoFA: {title}"));
+            assert!(notice.text.contains("n@example.com") && !notice.text.contains("token="));
+        }
+        let deleted = mailer().account_deleted(1_800_000_000_123, &client);
+        assert_eq!(deleted.subject, "TwoFA: Your account was deleted");
+        for part in [&deleted.text, &deleted.html] {
+            assert!(part.contains("2027-01-15 08:00:00 UTC") && part.contains("198.51.100.7"), "{part}");
+            assert!(part.contains("free to sign up again") && !part.contains("reset your password"), "{part}");
+        }
     }
 }

@@ -32,6 +32,9 @@ pub const CODE_LIMIT: Limit =
 /// per address (on the email's login item, whether or not an account has it).
 pub const MAIL_LIMIT: Limit =
     Limit { max: 3, window_secs: 60 * 60, failures_attr: "mailSends", window_attr: "mailWindowStart" };
+/// 3 email-change requests an hour per user, answered or refused alike.
+pub const EMAIL_CHANGE_LIMIT: Limit =
+    Limit { max: 3, window_secs: 60 * 60, failures_attr: "changeSends", window_attr: "changeWindowStart" };
 
 impl Repo {
     /// Counts a password attempt for `email` *before* the password is checked,
@@ -99,6 +102,14 @@ impl Repo {
     ) -> Result<UserRecord, ApiError> {
         let standing = Standing { version, unspent_pre2fa: None, ceremony: None };
         let (item, _) = self.reserve_attempt(keys::user(user_id), &MAIL_LIMIT, Some(standing), now).await?;
+        UserRecord::from_item(&item)
+    }
+
+    /// Counts an email-change request for the user before the new address is
+    /// looked at, on the condition that its token version is still `version`.
+    pub async fn reserve_email_change(&self, user_id: &str, version: i64, now: i64) -> Result<UserRecord, ApiError> {
+        let standing = Standing { version, unspent_pre2fa: None, ceremony: None };
+        let (item, _) = self.reserve_attempt(keys::user(user_id), &EMAIL_CHANGE_LIMIT, Some(standing), now).await?;
         UserRecord::from_item(&item)
     }
 

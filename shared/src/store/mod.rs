@@ -22,6 +22,13 @@
 //!
 //! Only `authctl init` and the operator's key commands write `KEYRING` items;
 //! no function's role may.
+//!
+//! A profile may also hold a pending email change (the new address, its
+//! link's hash and expiry, the token version it was asked under) and that
+//! route's counter. Deleting an account removes its profile, its login item
+//! and its `CRED#` items in one transaction, then every other item of its
+//! `USER#<id>` partition; every write that could add an item to a user's
+//! partition is conditional on the profile, so none appears afterwards.
 
 mod attempts;
 mod items;
@@ -32,11 +39,12 @@ mod repo;
 pub mod table;
 pub mod writes;
 
-pub use attempts::{CODE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
+pub use attempts::{CODE_LIMIT, EMAIL_CHANGE_LIMIT, Limit, MAIL_LIMIT, PASSWORD_LIMIT};
 pub use migrate::Migrated;
 pub use records::{
     AccountOverview, AuditRecord, CeremonyRecord, CredentialOwner, DeviceRecord, FactorRecord, FactorSecret,
     KeyringEntry, KeyringItems, LoginAccount, LoginRecord, PendingSetup, PendingToken, SessionRecord, UserRecord,
 };
+pub use records::{EmailChange, StoredLogin};
 pub use repo::{Repo, Rotation};
 pub use writes::Write;

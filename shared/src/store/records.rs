@@ -44,6 +44,35 @@ pub struct UserRecord {
     pub verify_token: Option<PendingToken>,
     /// The hash of the newest password-reset link's token.
     pub reset_token: Option<PendingToken>,
+    /// The newest email change asked for, until its link is used.
+    pub email_change: Option<EmailChange>,
+}
+
+/// An email change waiting for its link: the new address, the link token's
+/// hash and expiry, and the token version it was asked under (the link works
+/// only while the version is still that one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChange {
+    pub to: Email,
+    pub token: PendingToken,
+    pub version: i64,
+}
+
+impl EmailChange {
+    /// Whether the link with token `hash` confirms this change for a profile at `version` at `now`.
+    pub fn accepts(&self, hash: &str, version: i64, now: i64) -> bool {
+        self.version == version && self.token.accepts(hash, now)
+    }
+
+    fn read(item: &Item) -> Result<Option<Self>, ApiError> {
+        let Some(token) = PendingToken::read(item, "changeHash", "changeExpiresAt")? else { return Ok(None) };
+        match (item.opt_str("changeEmail")?, item.opt_num("changeVer")?) {
+            (Some(to), Some(version)) => {
+                Ok(Some(EmailChange { to: Email::from_stored(to.to_string()), token, version }))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 /// A mailed link's token as stored: its hash and when it stops working.
@@ -272,6 +301,7 @@ impl UserRecord {
             email_verified: item.flag("emailVerified")?,
             verify_token: PendingToken::read(item, "verifyHash", "verifyExpiresAt")?,
             reset_token: PendingToken::read(item, "resetHash", "resetExpiresAt")?,
+            email_change: EmailChange::read(item)?,
         })
     }
 
@@ -384,6 +414,21 @@ impl LoginRecord {
             ("emailVerified".to_string(), bool(false)),
         ]);
         item
+    }
+}
+
+/// An account's login item as stored, to be moved whole to a new address:
+/// the account, and whatever copy of the profile the item keeps.
+#[derive(Debug, Clone)]
+pub struct StoredLogin {
+    pub account: LoginAccount,
+    pub(super) item: Item,
+}
+
+impl StoredLogin {
+    /// `None` for a counter-only item (no account has the address).
+    pub(super) fn from_item(item: Item) -> Result<Option<Self>, ApiError> {
+        Ok(LoginRecord::from_item(&item)?.account.map(|account| StoredLogin { account, item }))
     }
 }
 

@@ -9,7 +9,7 @@ use super::items::{Item, ItemExt, n, s};
 use super::keys;
 use super::records::{
     self, AccountOverview, AuditRecord, CredentialOwner, DeviceRecord, KeyringEntry, KeyringItems, LoginRecord,
-    SessionRecord, UserRecord,
+    SessionRecord, StoredLogin, UserRecord,
 };
 
 use crate::crypto::StoredSigningKey;
@@ -60,6 +60,12 @@ impl Repo {
             Some(account) => self.user(&account.user_id).await,
             None => Ok(None),
         }
+    }
+
+    /// The login item of `email` while an account has it (strongly consistent).
+    pub async fn login_of(&self, email: &crate::domain::Email) -> Result<Option<StoredLogin>, ApiError> {
+        let Some(item) = self.get(keys::login(email.as_str())).await? else { return Ok(None) };
+        StoredLogin::from_item(item)
     }
 
     /// The profile and one of its sessions, in one read (strongly
@@ -298,6 +304,67 @@ impl Repo {
         Ok(())
     }
 
+    /// Deletes every item of the user's partition (`USER#<id>`): a Query of
+    /// its keys (strongly consistent, [`DELETE_PAGE`] at a time), then
+    /// `BatchWriteItem` in groups of 25; what DynamoDB leaves unprocessed is
+    /// sent again after a growing pause. Returns how many items went.
+    pub async fn delete_user_items(&self, user_id: &str) -> Result<usize, ApiError> {
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .limit(DELETE_PAGE)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(ApiError::aws)?;
+            for group in page.items().chunks(25) {
+                self.delete_keys(group).await?;
+                deleted += group.len();
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+
+    /// One `BatchWriteItem` of deletes, and again for what it left unprocessed.
+    async fn delete_keys(&self, keys: &[Item]) -> Result<(), ApiError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut requests = keys
+            .iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(ApiError::internal)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        for attempt in 0..UNPROCESSED_RETRIES {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(ApiError::aws)?;
+            requests = out.unprocessed_items.and_then(|mut left| left.remove(&self.table)).unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            if attempt + 1 < UNPROCESSED_RETRIES {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+        }
+        Err(ApiError::unavailable(format!("DynamoDB left {} deletes unprocessed", requests.len())))
+    }
+
     async fn put_new(&self, item: Item) -> Result<bool, ApiError> {
         let result = self
             .client
@@ -310,6 +377,11 @@ impl Repo {
         applied(result)
     }
 }
+
+/// Keys read per Query page when a user's partition is deleted.
+const DELETE_PAGE: i32 = 100;
+/// `BatchWriteItem` calls for one group of deletes, the first included (pauses of 50 to 400 ms between).
+const UNPROCESSED_RETRIES: u32 = 5;
 
 /// Within this many seconds of a rotation, the replaced refresh token gets the
 /// same new one (two tabs refreshing at once stay signed in).

@@ -1,16 +1,18 @@
 //! Accounts: a new one, the password's counter and hash, roles, the token
-//! version, and the mailed links (verification and reset).
+//! version, the mailed links (verification and reset), a change of address
+//! and the account's deletion.
 
+use super::factors::free_every_credential;
 use super::profile::{
     FORGET_RESET_LINK, Mirror, ProfileUpdate, Proof, code_conflict, login_mirror, login_update, profile_conflict,
 };
 use super::transaction::{Op, Write, update};
 use crate::domain::{Email, Role};
 use crate::error::ApiError;
-use crate::store::attempts::PASSWORD_LIMIT;
+use crate::store::attempts::{MAIL_LIMIT, PASSWORD_LIMIT};
 use crate::store::items::{Item, ItemExt, bool, n, s};
 use crate::store::keys;
-use crate::store::records::{LoginRecord, PendingToken, UserRecord};
+use crate::store::records::{EmailChange, LoginRecord, PendingToken, StoredLogin, UserRecord};
 
 /// A new account: the email's login item (unique by condition) and the
 /// profile, with the hash of its verification link's token.
@@ -188,4 +190,148 @@ pub fn change_password(user: &UserRecord, password_hash: &str) -> [Write; 2] {
         .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
     let login = login_update(Mirror { version: user.version + 1, ..Mirror::of(user) }, Some(password_hash));
     [profile, login]
+}
+
+/// The account still exists: a write that adds an item to the user's
+/// partition without touching the profile (an audit event) commits with it,
+/// so nothing appears there once the account is deleted.
+pub fn account_exists(user_id: &str) -> Write {
+    Write::new(Op::Check { key: keys::user(user_id), condition: "attribute_exists(pk)".into() }, |_| {
+        ApiError::Unauthorized
+    })
+}
+
+/// The profile's attributes of a pending email change.
+const EMAIL_CHANGE: [&str; 4] = ["changeEmail", "changeHash", "changeExpiresAt", "changeVer"];
+
+/// An email change asked for: the new address, its link token's hash and
+/// expiry and the token version now replace an earlier request's (whose link
+/// stops working), while no account has the new address (a counter-only
+/// login item is no account); the link checks that again.
+pub fn request_email_change(user: &UserRecord, to: &Email, token: &PendingToken) -> [Write; 2] {
+    let profile = ProfileUpdate::new(user)
+        .set("changeEmail = :cemail")
+        .set("changeHash = :chash")
+        .set("changeExpiresAt = :cexp")
+        .set("changeVer = :ver")
+        .value(":cemail", s(to.as_str()))
+        .value(":chash", s(&token.hash))
+        .value(":cexp", n(token.expires_at))
+        .into_write(&user.id, profile_conflict(user.version, |_| ApiError::StaleVersion));
+    let free = Write::new(
+        Op::Check { key: keys::login(to.as_str()), condition: "attribute_not_exists(userId)".into() },
+        |_| ApiError::EmailTaken,
+    );
+    [profile, free]
+}
+
+/// An email change confirmed by its link, in one transaction: the profile
+/// takes the new address (verified), every session ends (version + 1), the
+/// change and a reset link are forgotten, while the link's token is the
+/// pending one, live and asked under this version; the old address's login
+/// item goes (it must be this user's); the new address's is put with the
+/// account's copy, unless an account has that address. The factors must be
+/// the ones read, since the login item's copy of them moves along.
+pub fn change_email(
+    user: &UserRecord,
+    login: &StoredLogin,
+    change: &EmailChange,
+    token_hash: &str,
+    now: i64,
+) -> [Write; 3] {
+    let next = user.version + 1;
+    let update = ProfileUpdate::new(user)
+        .bump_version(user)
+        .set("email = :nemail")
+        .set("emailVerified = :true")
+        .remove_all(&EMAIL_CHANGE)
+        .remove_all(&FORGET_RESET_LINK)
+        .remove_all(&["verifyHash", "verifyExpiresAt"])
+        .when("changeHash = :chash AND changeExpiresAt > :now AND changeVer = :ver")
+        .value(":nemail", s(change.to.as_str()))
+        .value(":true", bool(true))
+        .value(":chash", s(token_hash))
+        .value(":now", n(now));
+    let (version, token_hash) = (user.version, token_hash.to_string());
+    let profile = same_factors(update, user).into_write(&user.id, move |old: &Item| {
+        let link_works = old.opt_num("ver").ok().flatten() == Some(version)
+            && old.opt_num("changeVer").ok().flatten() == Some(version)
+            && old.opt_str("changeHash").ok().flatten() == Some(token_hash.as_str())
+            && old.opt_num("changeExpiresAt").ok().flatten().is_some_and(|exp| exp > now);
+        if link_works {
+            // A factor was added between the read and this write: a retry reads it again.
+            ApiError::unavailable("the account changed during the email change")
+        } else {
+            ApiError::InvalidToken
+        }
+    });
+    let old_login = Write::new(
+        Op::Delete { key: keys::login(user.email.as_str()), condition: Some("userId = :uid".into()) },
+        |_| ApiError::internal("the old address's login item is not the account's"),
+    )
+    .value(":uid", s(&user.id));
+    let new_login = Write::new(
+        Op::Put { item: moved_login(user, login, &change.to, next), condition: Some("attribute_not_exists(userId)") },
+        |_| ApiError::EmailTaken,
+    );
+    [profile, old_login, new_login]
+}
+
+/// The account's login item at address `to` under token version `version`,
+/// verified: the copy it keeps moves along (role and 2FA flag from the
+/// profile), the old address's counters and expiry stay behind.
+fn moved_login(user: &UserRecord, login: &StoredLogin, to: &Email, version: i64) -> Item {
+    let mut item = login.item.clone();
+    let behind =
+        [PASSWORD_LIMIT.failures_attr, PASSWORD_LIMIT.window_attr, MAIL_LIMIT.failures_attr, MAIL_LIMIT.window_attr];
+    for attr in behind.into_iter().chain(["ttl"]) {
+        item.remove(attr);
+    }
+    item.extend(keys::login(to.as_str()));
+    item.extend([
+        ("email".to_string(), s(to.as_str())),
+        ("ver".to_string(), n(version)),
+        ("role".to_string(), s(user.role.as_str())),
+        ("twofaEnabled".to_string(), bool(user.twofa_enabled())),
+        ("emailVerified".to_string(), bool(true)),
+    ]);
+    item
+}
+
+/// The profile still has the factors read. With the version unchanged (a
+/// removal bumps it), the same number is the same set.
+fn same_factors(update: ProfileUpdate, user: &UserRecord) -> ProfileUpdate {
+    if user.has_factor_map {
+        update.when("size(factors) = :nfactors").value(":nfactors", n(user.factors.len() as i64))
+    } else {
+        update.when("attribute_not_exists(factors)")
+    }
+}
+
+/// Deletes the account in one transaction: the profile (at the version and
+/// the factors read, so that a passkey added meanwhile cannot keep its
+/// credential id), its login item (this user's: the address becomes free)
+/// and each passkey's credential id. The rest of its partition goes after.
+pub fn delete_account(user: &UserRecord, credential_key: impl Fn(&str) -> String) -> Vec<Write> {
+    let (condition, factors) = if user.has_factor_map {
+        ("ver = :ver AND size(factors) = :nfactors", Some(n(user.factors.len() as i64)))
+    } else {
+        ("ver = :ver AND attribute_not_exists(factors)", None)
+    };
+    let mut profile = Write::new(
+        Op::Delete { key: keys::user(&user.id), condition: Some(condition.into()) },
+        profile_conflict(user.version, |_| ApiError::unavailable("the account changed during its deletion")),
+    )
+    .value(":ver", n(user.version));
+    if let Some(count) = factors {
+        profile = profile.value(":nfactors", count);
+    }
+    let login = Write::new(
+        Op::Delete { key: keys::login(user.email.as_str()), condition: Some("userId = :uid".into()) },
+        |_| ApiError::internal("the account's login item is not the account's"),
+    )
+    .value(":uid", s(&user.id));
+    let mut writes = vec![profile, login];
+    writes.extend(free_every_credential(user, credential_key));
+    writes
 }

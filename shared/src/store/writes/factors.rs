@@ -178,7 +178,7 @@ fn free_credential(credential_key: &str) -> Write {
 }
 
 /// The items that keep each of `user`'s passkey credential ids.
-fn free_every_credential(user: &UserRecord, credential_key: impl Fn(&str) -> String) -> Vec<Write> {
+pub(super) fn free_every_credential(user: &UserRecord, credential_key: impl Fn(&str) -> String) -> Vec<Write> {
     user.passkeys().filter_map(|f| f.credential_id()).map(|id| free_credential(&credential_key(id))).collect()
 }
 

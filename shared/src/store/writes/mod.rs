@@ -10,6 +10,7 @@ mod profile;
 mod sessions;
 mod transaction;
 
+pub use accounts::{account_exists, change_email, delete_account, request_email_change};
 pub use accounts::{
     account_unchanged, bump_version, change_password, create_account, new_verification, reset_password,
     reset_password_attempts, set_role, start_reset, verify_email,
