@@ -7,17 +7,20 @@
 # Usage: scripts/schemathesis.sh BASE_URL MOTO_URL
 set -euo pipefail
 base=$1 moto=$2
-email="fuzz-$(date +%s%N)@example.com"
 password="schemathesis password"
-curl -sf -o /dev/null -X POST "$base/auth/register" -H 'content-type: application/json' \
-  -d "{\"email\":\"$email\",\"password\":\"$password\"}"
-link=$(python "$(dirname "$0")/mail.py" 20 "$moto" | grep -A2 "^To: *$email" | grep -o 'verify-email#token=.*' | head -n1)
-[ -n "$link" ] || { echo "no verification mail for the fuzzing user" >&2; exit 1; }
-curl -sf -o /dev/null -X POST "$base/auth/email/verify" -H 'content-type: application/json' \
-  -d "{\"token\":\"${link#*=}\"}"
-token=$(curl -sf -D - -o /dev/null -X POST "$base/auth/login" -H 'content-type: application/json' \
-  -d "{\"email\":\"$email\",\"password\":\"$password\"}" | sed -n 's/^set-cookie: access_token=\([^;]*\).*/\1/ip')
-[ -n "$token" ] || { echo "could not log in the fuzzing user" >&2; exit 1; }
+# A fresh user, its address verified and signed in: the access token in $token.
+sign_up() {
+  local email="fuzz-$(date +%s%N)@example.com" link
+  curl -sf -o /dev/null -X POST "$base/auth/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}"
+  link=$(python "$(dirname "$0")/mail.py" 20 "$moto" | grep -A2 "^To: *$email" | grep -o 'verify-email#token=.*' | head -n1)
+  [ -n "$link" ] || { echo "no verification mail for the fuzzing user" >&2; exit 1; }
+  curl -sf -o /dev/null -X POST "$base/auth/email/verify" -H 'content-type: application/json' \
+    -d "{\"token\":\"${link#*=}\"}"
+  token=$(curl -sf -D - -o /dev/null -X POST "$base/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" | sed -n 's/^set-cookie: access_token=\([^;]*\).*/\1/ip')
+  [ -n "$token" ] || { echo "could not log in the fuzzing user" >&2; exit 1; }
+}
 
 run() {
   SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$(dirname "$0")" schemathesis run openapi.yaml \
@@ -31,6 +34,14 @@ run() {
     --no-color \
     "$@"
 }
-# logout and logout-all end the token's session: they run last, on their own.
-run --exclude-path /auth/logout --exclude-path /auth/logout-all
-run --include-path /auth/logout --include-path /auth/logout-all
+# logout, logout-all, revoking a session and deleting the account end the
+# token's session (schemathesis reuses values from earlier answers: the own
+# session id of GET /auth/sessions, the address of GET /auth/me): each runs
+# last, on its own, for a user of its own.
+ending=(/auth/logout /auth/logout-all /auth/sessions/revoke /auth/account/delete)
+sign_up
+run "${ending[@]/#/--exclude-path=}"
+for path in "${ending[@]}"; do
+  sign_up
+  run --include-path "$path"
+done
