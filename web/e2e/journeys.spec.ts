@@ -1255,6 +1255,8 @@ test('18. remember this browser: the password alone signs in there, until it is 
   await expect(deviceRows(page).filter({ has: thisBrowser(page) })).toHaveCount(1);
   await expect(currentSessionRow(page)).toContainText('Password and authenticator app');
   await expectAccessible(page, 'security, a remembered browser');
+  await page.locator('#sessions-list-heading').scrollIntoViewIfNeeded();
+  await docsScreenshot(page, 'sessions-devices', { fullPage: false });
 
   // Signed out (the remembered browser outlives it) and in again: the password alone, straight in.
   await signOut(page);
@@ -1404,6 +1406,7 @@ test('20. sign in with a passkey: "Sign in with a passkey", and the email fieldâ
   await expect.poll(() => options.length).toBe(1); // the conditional request's options, body {}
   expect(options[0].request).toEqual({});
   await expectAccessible(page, 'sign-in, a passkey offered');
+  await docsScreenshot(page, 'sign-in-passkey');
   expect(logins).toEqual([]);
   await simulatePresence(authenticator, true); // the waiting conditional request stays waiting
   await button.click();
