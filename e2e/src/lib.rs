@@ -88,6 +88,14 @@ pub async fn stored_state(user_id: &str, email: &str) -> Vec<HashMap<String, Att
     partition.items.unwrap_or_default().into_iter().chain(login.item).collect()
 }
 
+/// The claims of a JWT, read without checking it (the server checks it).
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 /// One client: a cookie jar keyed by (name, path), and the `Origin` its
 /// requests carry when it is a page of the front end.
 pub struct Browser {
@@ -106,6 +114,11 @@ pub struct Page {
 }
 
 impl Page {
+    /// The types of the events of a `GET /auth/audit` answer, newest first.
+    pub fn event_types(&self) -> Vec<String> {
+        self.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+    }
+
     pub fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or_default()
     }
@@ -135,6 +148,11 @@ impl Browser {
     /// carries its `Origin`, as a page's `fetch` does.
     pub fn on_front_end() -> Self {
         Browser { origin: Some(front_end_origin()), ..Self::new() }
+    }
+
+    /// The claims of the current access token, read without checking it (the server checks it).
+    pub fn access_claims(&self) -> Value {
+        jwt_claims(&self.cookie("access_token").expect("an access token"))
     }
 
     /// The current value of a cookie the server set, whatever its path.

@@ -22,10 +22,6 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
-fn events(page: &Page) -> Vec<String> {
-    page.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
-}
-
 async fn login(browser: &mut Browser, email: &str) -> Page {
     browser.post("/auth/login", Some(json!({ "email": email, "password": PASSWORD }))).await
 }
@@ -80,7 +76,7 @@ async fn an_email_change_takes_effect_at_the_link_and_ends_every_session() {
     assert_eq!(notices.len(), 1, "a notice to the current address: {:?}", mail_to(&old).await);
     assert!(notices[0].token().is_none() && !notices[0].body.contains(&token), "no link token in the notice");
     assert!(!notices[0].body.contains(&access), "no session token in a mail");
-    assert_eq!(events(&browser.get("/auth/audit").await)[0], "email_change_requested");
+    assert_eq!(browser.get("/auth/audit").await.event_types()[0], "email_change_requested");
 
     // Nothing changes until the link is used.
     let still = login(&mut Browser::new(), &old).await;
@@ -106,7 +102,7 @@ async fn an_email_change_takes_effect_at_the_link_and_ends_every_session() {
         (&moved_user["id"], &moved_user["email"], &moved_user["emailVerified"]),
         (&user["id"], &json!(new), &json!(true))
     );
-    let kinds = events(&browser.get("/auth/audit").await);
+    let kinds = browser.get("/auth/audit").await.event_types();
     for kind in ["email_changed", "email_change_requested"] {
         assert!(kinds.contains(&kind.to_string()), "{kind} in {kinds:?}");
     }

@@ -22,24 +22,9 @@ fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// The claims of a JWT, read without checking it (the server checks it).
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT has a payload");
-    serde_json::from_slice(&B64.decode(payload).expect("base64url")).expect("JSON claims")
-}
-
-/// The claims of the browser's current access token.
-fn access_claims(browser: &Browser) -> Value {
-    claims(&browser.cookie("access_token").expect("an access token"))
-}
-
 /// The cookie names a response set (with a value) or cleared.
 fn cookies_set(page: &Page) -> Vec<String> {
     page.set_cookies().iter().map(|line| line.split('=').next().unwrap().to_string()).collect()
-}
-
-fn events(page: &Page) -> Vec<String> {
-    page.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
 }
 
 /// A user signed in on the front end whose first factor is a passkey.
@@ -146,7 +131,7 @@ async fn a_first_passkey_turns_2fa_on_and_proves_a_sign_in(behaviour: Behaviour,
     }
     let set = cookies_set(&registered);
     assert!(set.contains(&"access_token".into()) && set.contains(&"refresh_token".into()), "fresh cookies: {set:?}");
-    let fresh = access_claims(&browser);
+    let fresh = browser.access_claims();
     assert_eq!(
         (&fresh["aal"], &fresh["amr"], &fresh["scope"]),
         (&json!(2), &json!(["pwd", method]), &json!("aal1 aal2"))
@@ -159,7 +144,7 @@ async fn a_first_passkey_turns_2fa_on_and_proves_a_sign_in(behaviour: Behaviour,
         (&status["enabled"], &status["factors"], &status["backupCodesRemaining"]),
         (&json!(true), &json!(1), &json!(10))
     );
-    assert_eq!(events(&browser.get("/auth/audit").await)[0], "twofa_enabled");
+    assert_eq!(browser.get("/auth/audit").await.event_types()[0], "twofa_enabled");
 
     // The registration's ceremony worked once.
     let replayed = browser.post("/auth/factors/passkey", Some(body)).await;
@@ -179,9 +164,9 @@ async fn a_first_passkey_turns_2fa_on_and_proves_a_sign_in(behaviour: Behaviour,
     assert_eq!(verified.body["message"], "2FA verified");
     assert_eq!((&verified.body["user"]["aal"], &verified.body["user"]["passkeys"]), (&json!(2), &json!(1)));
     assert!(browser.cookie("twofa_token").is_none(), "the pre-2FA cookie is cleared");
-    let signed_in = access_claims(&browser);
+    let signed_in = browser.access_claims();
     assert_eq!((&signed_in["aal"], &signed_in["amr"]), (&json!(2), &json!(["pwd", method])));
-    assert_eq!(&events(&browser.get("/auth/audit").await)[..2], ["twofa_verified", "login"]);
+    assert_eq!(&browser.get("/auth/audit").await.event_types()[..2], ["twofa_verified", "login"]);
     let factors = browser.get("/auth/factors").await;
     assert_eq!(factors.status, 200);
     assert!(factors.body["factors"][0]["lastUsedAt"].is_string(), "the proof records its use: {:?}", factors.body);
@@ -321,7 +306,9 @@ async fn factors_are_listed_renamed_added_and_removed_but_never_the_last() {
     let name_of =
         |id: &Value| listed["factors"].as_array().unwrap().iter().find(|f| &f["id"] == id).unwrap()["name"].clone();
     assert_eq!((name_of(&passkey["id"]), name_of(&app["id"])), (json!("Work laptop"), json!("Phone")));
-    assert!(events(&browser.get("/auth/audit").await).starts_with(&["factor_renamed".into(), "factor_added".into()]));
+    assert!(
+        browser.get("/auth/audit").await.event_types().starts_with(&["factor_renamed".into(), "factor_added".into()])
+    );
 
     // Another session, signed in with a backup code, ends when a factor goes.
     let mut phone = Browser::new();
@@ -329,19 +316,19 @@ async fn factors_are_listed_renamed_added_and_removed_but_never_the_last() {
     let by_backup = phone.post("/auth/2fa/verify-login", Some(json!({ "backupCode": backup_codes[0] }))).await;
     assert_eq!(by_backup.status, 200, "{:?}", by_backup.body);
 
-    let amr = access_claims(&browser)["amr"].clone();
+    let amr = browser.access_claims()["amr"].clone();
     let removed = browser.post("/auth/factors/remove", Some(json!({ "factorId": passkey["id"] }))).await;
     assert_eq!(removed.status, 200, "{:?}", removed.body);
     assert_eq!(removed.body, json!({ "message": "factor removed" }));
     let set = cookies_set(&removed);
     assert!(set.contains(&"access_token".into()) && set.contains(&"refresh_token".into()), "fresh cookies: {set:?}");
-    let after = access_claims(&browser);
+    let after = browser.access_claims();
     assert_eq!((&after["aal"], &after["amr"]), (&json!(2), &amr), "the same assurance");
     assert_eq!(phone.get("/auth/me").await.status, 401, "every other session ends");
     let left = browser.get("/auth/factors").await.body;
     assert_eq!(left["factors"].as_array().unwrap().iter().map(|f| &f["id"]).collect::<Vec<_>>(), [&app["id"]]);
     assert_eq!(browser.get("/auth/me").await.body["passkeys"], 0);
-    assert_eq!(events(&browser.get("/auth/audit").await)[0], "factor_removed");
+    assert_eq!(browser.get("/auth/audit").await.event_types()[0], "factor_removed");
 
     let last = browser.post("/auth/factors/remove", Some(json!({ "factorId": app["id"] }))).await;
     assert_eq!((last.status.as_u16(), last.error()), (409, "last_factor"));
@@ -373,7 +360,7 @@ async fn an_old_proof_asks_for_reauthentication_and_a_passkey_gives_it() {
     let WithPasskey { email, mut browser, mut passkey, .. } =
         with_first_passkey("pk-reauth", Behaviour::default()).await;
     let refresh = browser.cookie("refresh_token").unwrap();
-    let before = access_claims(&browser);
+    let before = browser.access_claims();
     let old = with_an_old_proof(&browser.cookie("access_token").unwrap()).await;
     browser.set_cookie("access_token", "/", &old);
 
@@ -416,10 +403,10 @@ async fn an_old_proof_asks_for_reauthentication_and_a_passkey_gives_it() {
     assert_eq!(reauthenticated.body, json!({ "message": "reauthenticated" }));
     assert_eq!(cookies_set(&reauthenticated), ["access_token"], "a fresh access token only");
     assert_eq!(browser.cookie("refresh_token").unwrap(), refresh);
-    let fresh = access_claims(&browser);
+    let fresh = browser.access_claims();
     assert!(fresh["auth_time"].as_i64().unwrap() >= asked_at - 1, "auth_time is now: {fresh}");
     assert_eq!((&fresh["amr"], &fresh["aal"], &fresh["sid"]), (&before["amr"], &before["aal"], &before["sid"]));
-    assert_eq!(events(&browser.get("/auth/audit").await)[0], "reauthenticated");
+    assert_eq!(browser.get("/auth/audit").await.event_types()[0], "reauthenticated");
 
     // The proof worked once; the recent proof opens what the old one did not.
     let replayed = browser.post("/auth/reauthenticate", Some(answer)).await;
