@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::crypto::KeySet;
 use crate::domain::{ClientInfo, EventKind, SecondFactor, TypedCode};
 use crate::error::ApiError;
-use crate::factors::{backup_codes, totp};
+use crate::factors::{backup_codes, passkey, totp};
 use crate::store::writes::Proof;
 use crate::store::{CODE_LIMIT, CeremonyRecord, FactorSecret, UserRecord, writes};
 
@@ -77,7 +77,7 @@ pub fn check(
                 _ => None,
             });
             let Some((factor, stored, synced)) = found else { return Ok(None) };
-            if (stored != 0 || assertion.counter != 0) && assertion.counter <= stored {
+            if !passkey::counter_grows(stored, assertion.counter) {
                 tracing::info!(factor = factor.id, "a passkey's counter did not grow: a clone?");
                 return Ok(None);
             }
