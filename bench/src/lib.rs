@@ -1,1 +1,5 @@
 //! Support for `make bench`; see `benches/cpu.rs` and `src/bin/lambda-bench.rs`.
+
+pub mod function;
+pub mod mail;
+pub mod routes;

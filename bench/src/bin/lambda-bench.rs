@@ -1,372 +1,122 @@
-//! The Lambda-level half of `make bench`. Runs the release `bootstrap` of each
-//! function as Lambda does, behind a small stand-in of the Lambda runtime API,
-//! against moto (through a proxy that counts every AWS call), and prints one
-//! JSON line per measurement:
+//! The Lambda-level half of `make bench`. Runs the release `bootstrap` of
+//! each function as Lambda does (`bench::function`: a fresh process behind a
+//! stand-in of the Lambda runtime API), against moto through a proxy that
+//! counts every AWS call, one fresh deployment (table, KMS key, keyring) per
+//! function, and prints one JSON line per measurement:
 //!
-//! - `cold_start`: process start to the first response, AWS clients and the
-//!   keyring unwrap included (median of N runs);
-//! - `aws_calls`: the DynamoDB and KMS calls of one success request per route
-//!   on a warm container;
-//! - `rss`: each function's peak resident memory after 1000 warm requests.
+//! - `cold_start` per function: process start to the first response of its
+//!   first route's success request (runtime init, AWS clients, the keyring's
+//!   Query and KMS Decrypts, the route's own calls), median, min and max of
+//!   N runs; also the init alone, and that first request's handler time
+//!   beside a second (warm) one's in the same process;
+//! - `aws_calls` per route: the calls of one success request on a warm
+//!   container, beside DESIGN.md's budget where it sets one;
+//! - `rss` per function: peak resident memory (`VmHWM`) after the routes'
+//!   requests replayed many times (replays of a used-up state answer 4xx:
+//!   their statuses are printed);
+//! - `first_signature`: on `refresh` (signs an RS256 access token), its first
+//!   request's time minus a warm one's, beside the same difference on `me`
+//!   (which loads the keyring too, but never unseals the signing key);
+//! - with `--node`: `node_cold_start`, the Node tutorial's stack doing the
+//!   same three AWS calls as our `me` at its cold start (`bench/node/coldstart-aws.js`),
+//!   as a fresh `node` process N times, and `cold_start_like_for_like`.
 //!
-//! Usage: lambda-bench <dir with one <function>/bootstrap per function> [cold-start runs]
+//! Usage: lambda-bench <dir of <function>/bootstrap> [--runs N] [--load N]
+//!        [--functions a,b,...] [--node bench/node/coldstart-aws.js] [--logs DIR]
 //! (AWS_ENDPOINT_URL points at moto; `scripts/bench.sh` sets everything up.)
 
-use std::collections::HashMap;
-use std::convert::Infallible;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use bench::function::{Function, Invoked};
+use bench::mail::MailCounter;
+use bench::routes::{self, Route};
 use serde_json::{Value, json};
-use shared::domain::SecondFactor;
+use testkit::TestEnv;
 use testkit::proxy::FaultProxy;
-use testkit::{PASSWORD, TestEnv, event};
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
-use tokio::sync::{Mutex, mpsc};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// One invocation handed to the function, and what it answered.
-type Invocation = (String, String);
-type Answer = Result<String, String>;
+/// The load phase of one function stops after this long, whatever `--load` says
+/// (`password/forgot` answers 500 ms after arrival, by design).
+const LOAD_TIME_CAP: Duration = Duration::from_secs(20);
 
-/// The part of the Lambda runtime API a function's runtime client uses.
-struct RuntimeApi {
-    next: Mutex<mpsc::Receiver<Invocation>>,
-    answers: mpsc::Sender<Answer>,
-    /// When the function first asked for work: its init is over.
-    first_poll: std::sync::Mutex<Option<Instant>>,
+struct Args {
+    dir: PathBuf,
+    runs: usize,
+    load: u64,
+    functions: Vec<String>,
+    node: Option<PathBuf>,
+    logs: PathBuf,
 }
 
-async fn runtime_api(api: Arc<RuntimeApi>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_string();
-    if path.ends_with("/invocation/next") {
-        api.first_poll.lock().unwrap().get_or_insert_with(Instant::now);
-        let Some((id, body)) = api.next.lock().await.recv().await else {
-            return Ok(Response::builder().status(410).body(Full::default()).unwrap());
-        };
-        let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
-        let response = Response::builder()
-            .header("lambda-runtime-aws-request-id", id)
-            .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
-            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        return Ok(response);
+fn args() -> Args {
+    let usage =
+        "usage: lambda-bench <bootstrap dir> [--runs N] [--load N] [--functions a,b] [--node script] [--logs dir]";
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(args.next().expect(usage));
+    let mut parsed = Args { runs: 15, load: 200, functions: Vec::new(), node: None, logs: dir.join("logs"), dir };
+    while let Some(flag) = args.next() {
+        let value = args.next().expect(usage);
+        match flag.as_str() {
+            "--runs" => parsed.runs = value.parse().expect(usage),
+            "--load" => parsed.load = value.parse().expect(usage),
+            "--functions" => parsed.functions = value.split(',').map(str::to_string).collect(),
+            "--node" => parsed.node = Some(PathBuf::from(value)),
+            "--logs" => parsed.logs = PathBuf::from(value),
+            _ => panic!("{usage}"),
+        }
     }
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let text = String::from_utf8_lossy(&body).to_string();
-    let answer = if path.ends_with("/response") { Ok(text) } else { Err(format!("{path}: {text}")) };
-    let _ = api.answers.send(answer).await;
-    Ok(Response::builder().status(202).body(Full::default()).unwrap())
+    if parsed.functions.is_empty() {
+        parsed.functions = routes::ROUTES.iter().map(|route| route.function.to_string()).collect();
+        parsed.functions.dedup();
+    }
+    parsed
 }
 
-/// A function process, fed one invocation at a time.
-struct Function {
-    child: Child,
-    api: Arc<RuntimeApi>,
-    started: Instant,
-    invocations: mpsc::Sender<Invocation>,
-    answers: mpsc::Receiver<Answer>,
-    count: u64,
+/// Where the functions' AWS calls go: the call-counting proxy in front of
+/// moto, and the mail counter in front of moto's SES.
+struct Aws {
+    proxy: FaultProxy,
+    mail: MailCounter,
 }
 
-impl Function {
-    async fn start(bootstrap: &Path, name: &str, env: &HashMap<String, String>) -> Function {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (invocations, next) = mpsc::channel(1);
-        let (answered, answers) = mpsc::channel(1);
-        let api = Arc::new(RuntimeApi { next: Mutex::new(next), answers: answered, first_poll: Default::default() });
-        let served = api.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let api = served.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| runtime_api(api.clone(), req));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-        });
-        let started = Instant::now();
-        let child = Command::new(bootstrap)
-            .env_clear()
-            .envs(env)
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-            .stdout(function_log(bootstrap))
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", bootstrap.display()));
-        Function { child, api, started, invocations, answers, count: 0 }
+impl Aws {
+    /// The calls since the last look, as `Service.Operation`: DynamoDB and KMS, then SES.
+    fn calls(&self) -> (Vec<String>, usize) {
+        let calls = self.proxy.take_calls();
+        let calls = calls.iter().map(|c| c.replace("DynamoDB_20120810.", "DynamoDB.").replace("TrentService.", "KMS."));
+        (calls.collect(), self.mail.take())
     }
 
-    async fn invoke(&mut self, event: &str) -> Value {
-        self.count += 1;
-        self.invocations.send((format!("bench-{}", self.count), event.to_string())).await.unwrap();
-        let answer = tokio::time::timeout(Duration::from_secs(30), self.answers.recv())
-            .await
-            .expect("the function answers within 30 s")
-            .expect("the runtime API is up");
-        serde_json::from_str(&answer.expect("the invocation succeeds")).expect("an API Gateway response")
-    }
-
-    /// From process start to the function's first request for work.
-    fn init_ms(&self) -> Option<f64> {
-        let polled = (*self.api.first_poll.lock().unwrap())?;
-        Some(polled.duration_since(self.started).as_secs_f64() * 1000.0)
-    }
-
-    /// Peak resident memory (VmHWM) in KiB.
-    fn peak_rss_kib(&self) -> u64 {
-        let pid = self.child.id().expect("running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+    fn forget(&self) {
+        self.calls();
     }
 }
 
-fn status(response: &Value) -> u64 {
-    response["statusCode"].as_u64().unwrap_or(0)
-}
-
-/// One route's requests: a warm-up, the success request whose AWS calls are
-/// counted, and the request repeated to load the container.
-struct Scenario {
-    route: &'static str,
-    function: &'static str,
-    warmup: String,
-    counted: String,
-    counted_status: u64,
-    budget: Option<usize>,
-    load: String,
-}
-
-fn access_event(name: &str, token: &str) -> String {
-    event(name).cookie("access_token", token).to_json()
-}
-
-fn code_event(name: &str, token: &str, body: Value) -> String {
-    event(name).cookie("access_token", token).json(body).to_json()
-}
-
-async fn scenarios(env: &TestEnv) -> Vec<Scenario> {
-    let now = || env.unix_now();
-    let plain = |n: &str| format!("plain-{n}@bench.example");
-    let mut list = Vec::new();
-
-    let credentials = |email: &str| event("login").json(json!({ "email": email, "password": PASSWORD })).to_json();
-    let register = |email: &str| event("register").json(json!({ "email": email, "password": PASSWORD })).to_json();
-    list.push(Scenario {
-        route: "POST /auth/register",
-        function: "register",
-        warmup: register(&plain("r1")),
-        counted: register(&plain("r2")),
-        counted_status: 201,
-        budget: None,
-        load: register(&plain("r1")),
-    });
-
-    let p1 = env.register(&plain("p1")).await;
-    let enrolled_login = env.enroll(&env.register(&plain("e1")).await).await;
-    list.push(Scenario {
-        route: "POST /auth/login (2FA off)",
-        function: "login",
-        warmup: credentials(p1.email.as_str()),
-        counted: credentials(p1.email.as_str()),
-        counted_status: 200,
-        budget: Some(2),
-        load: credentials(p1.email.as_str()),
-    });
-    list.push(Scenario {
-        route: "POST /auth/login (2FA on)",
-        function: "login",
-        warmup: credentials(p1.email.as_str()),
-        counted: credentials(enrolled_login.user.email.as_str()),
-        counted_status: 200,
-        budget: Some(1),
-        load: credentials(p1.email.as_str()),
-    });
-
-    let (e2, e3) =
-        (env.enroll(&env.register(&plain("e2")).await).await, env.enroll(&env.register(&plain("e3")).await).await);
-    let verify = |token: &str, code: String| {
-        event("twofa-verify-login").cookie("twofa_token", token).json(json!({ "code": code })).to_json()
-    };
-    let e2_token = env.pre2fa(&e2.user).await;
-    list.push(Scenario {
-        route: "POST /auth/2fa/verify-login",
-        function: "twofa-verify-login",
-        warmup: verify(&e2_token, shared::factors::totp::code_at(&e2.secret, now())),
-        counted: verify(&env.pre2fa(&e3.user).await, shared::factors::totp::code_at(&e3.secret, now())),
-        counted_status: 200,
-        budget: Some(2),
-        load: verify(&e2_token, "000000".into()),
-    });
-
-    let (s1, s2) = (env.sign_in(&p1, None).await, env.sign_in(&p1, None).await);
-    let refresh = |token: &str| event("refresh").cookie("refresh_token", token).to_json();
-    list.push(Scenario {
-        route: "POST /auth/refresh",
-        function: "refresh",
-        warmup: refresh(&s1.refresh_token),
-        counted: refresh(&s2.refresh_token),
-        counted_status: 200,
-        budget: Some(2),
-        load: refresh(&s1.refresh_token),
-    });
-
-    let s3 = env.sign_in(&p1, None).await;
-    for (route, function, budget) in [
-        ("GET /auth/me", "me", Some(1)),
-        ("GET /auth/2fa/status", "twofa-status", Some(1)),
-        ("GET /auth/audit", "audit", None),
-    ] {
-        list.push(Scenario {
-            route,
-            function,
-            warmup: access_event(function, &s3.access_token),
-            counted: access_event(function, &s3.access_token),
-            counted_status: 200,
-            budget,
-            load: access_event(function, &s3.access_token),
-        });
-    }
-
-    let (s4, s5) = (env.sign_in(&p1, None).await, env.sign_in(&p1, None).await);
-    let logout =
-        |s: &shared::flows::session::NewSession| event("logout").cookie("refresh_token", &s.refresh_token).to_json();
-    list.push(Scenario {
-        route: "POST /auth/logout",
-        function: "logout",
-        warmup: logout(&s4),
-        counted: logout(&s5),
-        counted_status: 204,
-        budget: None,
-        load: logout(&s4),
-    });
-
-    let (l1, l2) = (env.register(&plain("l1")).await, env.register(&plain("l2")).await);
-    let (l1s, l2s) = (env.sign_in(&l1, None).await, env.sign_in(&l2, None).await);
-    list.push(Scenario {
-        route: "POST /auth/logout-all",
-        function: "logout-all",
-        warmup: access_event("logout-all", &l1s.access_token),
-        counted: access_event("logout-all", &l2s.access_token),
-        counted_status: 204,
-        budget: None,
-        load: access_event("logout-all", &l1s.access_token),
-    });
-
-    let c1 = env.register(&plain("c1")).await;
-    let c1s = env.sign_in(&c1, None).await;
-    list.push(Scenario {
-        route: "POST /auth/2fa/setup",
-        function: "twofa-setup",
-        warmup: access_event("twofa-setup", &c1s.access_token),
-        counted: access_event("twofa-setup", &c1s.access_token),
-        counted_status: 200,
-        budget: None,
-        load: access_event("twofa-setup", &c1s.access_token),
-    });
-
-    let (d1, d2) = (env.register(&plain("d1")).await, env.register(&plain("d2")).await);
-    let (d1s, d2s) = (env.sign_in(&d1, None).await, env.sign_in(&d2, None).await);
-    let (d1k, d2k) = (env.start_setup(&d1).await, env.start_setup(&d2).await);
-    list.push(Scenario {
-        route: "POST /auth/2fa/enable",
-        function: "twofa-enable",
-        warmup: code_event(
-            "twofa-enable",
-            &d1s.access_token,
-            json!({ "code": shared::factors::totp::code_at(&d1k, now()) }),
-        ),
-        counted: code_event(
-            "twofa-enable",
-            &d2s.access_token,
-            json!({ "code": shared::factors::totp::code_at(&d2k, now()) }),
-        ),
-        counted_status: 200,
-        budget: None,
-        load: code_event("twofa-enable", &d1s.access_token, json!({ "code": "000000" })),
-    });
-
-    let (e4, e5) =
-        (env.enroll(&env.register(&plain("e4")).await).await, env.enroll(&env.register(&plain("e5")).await).await);
-    let (e4s, e5s) =
-        (env.sign_in(&e4.user, Some(SecondFactor::Totp)).await, env.sign_in(&e5.user, Some(SecondFactor::Totp)).await);
-    list.push(Scenario {
-        route: "POST /auth/2fa/disable",
-        function: "twofa-disable",
-        warmup: code_event("twofa-disable", &e4s.access_token, json!({ "backupCode": e4.backup_codes[0] })),
-        counted: code_event("twofa-disable", &e5s.access_token, json!({ "backupCode": e5.backup_codes[0] })),
-        counted_status: 200,
-        budget: None,
-        load: code_event("twofa-disable", &e4s.access_token, json!({ "backupCode": e4.backup_codes[1] })),
-    });
-
-    let (e6, e7) =
-        (env.enroll(&env.register(&plain("e6")).await).await, env.enroll(&env.register(&plain("e7")).await).await);
-    let (e6s, e7s) =
-        (env.sign_in(&e6.user, Some(SecondFactor::Totp)).await, env.sign_in(&e7.user, Some(SecondFactor::Totp)).await);
-    list.push(Scenario {
-        route: "POST /auth/2fa/backup-codes",
-        function: "twofa-backup-codes",
-        warmup: code_event(
-            "twofa-backup-codes",
-            &e6s.access_token,
-            json!({ "code": shared::factors::totp::code_at(&e6.secret, now()) }),
-        ),
-        counted: code_event(
-            "twofa-backup-codes",
-            &e7s.access_token,
-            json!({ "code": shared::factors::totp::code_at(&e7.secret, now()) }),
-        ),
-        counted_status: 200,
-        budget: None,
-        load: code_event("twofa-backup-codes", &e6s.access_token, json!({ "code": "000000" })),
-    });
-    list
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    let n = xs.len();
-    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
-}
-
-fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// A fresh table and key in moto, the clock at real time, the data key made,
-/// and the environment a function of that deployment runs with.
-async fn deployment(proxy: &FaultProxy) -> (TestEnv, HashMap<String, String>) {
+/// A fresh deployment: its table, KMS key and keyring in moto (as `authctl
+/// init` leaves them), the fixtures' clock at real time, and the environment
+/// its functions run with (`infra/template.yaml`'s, with this deployment's values).
+async fn deployment(aws: &Aws) -> (TestEnv, HashMap<String, String>) {
     let env = TestEnv::new().await;
     env.clock.set(chrono::Utc::now());
-    env.keys().await; // the data key exists before any function starts
+    let config = &env.app.config;
     let vars = [
-        ("TABLE_NAME", env.app.config.table_name.clone()),
-        ("KMS_KEY_ID", env.app.config.kms_key_id.clone()),
-        ("ISSUER", env.app.config.issuer.clone()),
-        ("COOKIE_SECURE", "false".into()),
-        ("AWS_ENDPOINT_URL", proxy.endpoint()),
+        ("TABLE_NAME", config.table_name.clone()),
+        ("KMS_KEY_ID", config.kms_key_id.clone()),
+        ("ISSUER", config.issuer.clone()),
+        ("ISSUER_URL", config.issuer_url.clone().unwrap_or_default()),
+        ("AUDIENCE", config.audience.clone()),
+        ("COOKIE_SECURE", config.cookies.secure.to_string()),
+        ("COOKIE_SAMESITE", config.cookies.same_site.to_string()),
+        ("ALLOWED_ORIGINS", config.allowed_origins.join(",")),
+        ("MAIL_FROM", config.mail.from.clone()),
+        ("WEB_BASE_URL", config.mail.web_base_url.clone()),
+        ("RP_ID", config.passkeys.rp_id.clone()),
+        ("AAL2_ROUTES", String::new()),
+        ("AWS_ENDPOINT_URL", aws.proxy.endpoint()),
+        ("AWS_ENDPOINT_URL_SESV2", aws.mail.endpoint()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -374,13 +124,6 @@ async fn deployment(proxy: &FaultProxy) -> (TestEnv, HashMap<String, String>) {
         ("SSL_CERT_FILE", system_ca_bundle()),
     ];
     (env, vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-}
-
-/// The function's own log (warnings and errors), next to its bootstrap.
-fn function_log(bootstrap: &Path) -> Stdio {
-    let path = bootstrap.with_file_name("function.log");
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
-    file.unwrap_or_else(|e| panic!("open {}: {e}", path.display())).into()
 }
 
 /// This machine's CA bundle, as `infra/template.yaml` names AL2023's with
@@ -394,101 +137,269 @@ fn system_ca_bundle() -> String {
         .to_string()
 }
 
-fn min_max(runs: &[f64]) -> (f64, f64) {
-    (runs.iter().cloned().fold(f64::MAX, f64::min), runs.iter().cloned().fold(0.0, f64::max))
+/// One function under measurement: its bootstrap, deployment and log.
+struct Subject<'a> {
+    name: &'a str,
+    bootstrap: PathBuf,
+    env: TestEnv,
+    vars: HashMap<String, String>,
+    log: PathBuf,
+}
+
+impl Subject<'_> {
+    async fn start(&self) -> Function {
+        Function::start(&self.bootstrap, self.name, &self.vars, &self.log).await
+    }
+
+    /// A success request of `route` on fresh state (the fixtures' clock at real time first).
+    async fn request(&self, route: &Route) -> String {
+        self.env.clock.set(chrono::Utc::now());
+        route.scenario.request(&self.env).await
+    }
+}
+
+/// A route's request that did not answer its success status.
+fn failed(route: &Route, invoked: &Invoked) -> Option<Value> {
+    (invoked.status() != route.status).then(|| {
+        json!({
+            "bench": "error", "function": route.function, "route": route.route,
+            "expected": route.status, "status": invoked.status(), "response": invoked.response,
+        })
+    })
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Median, min and max, in ms rounded to 0.1.
+fn stats(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    let median = if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 };
+    (round(median), round(xs[0]), round(xs[n - 1]))
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Medians of a function's cold runs, kept for the lines that compare them.
+#[derive(Default, Clone)]
+struct Cold {
+    total_ms: f64,
+    first_request_ms: f64,
+    warm_request_ms: f64,
+    calls: Vec<String>,
+}
+
+/// N fresh processes, each given a success request of the function's first
+/// route (timed from process start to its answer), then a second one (warm).
+async fn cold_starts(subject: &Subject<'_>, route: &Route, aws: &Aws, runs: usize) -> Result<Cold, Value> {
+    let (mut totals, mut inits, mut firsts, mut warms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cold_calls = Vec::new();
+    for run in 0..runs {
+        let (first, second) = (subject.request(route).await, subject.request(route).await);
+        aws.forget();
+        let mut function = subject.start().await;
+        let answered = function.invoke(&first).await;
+        let (calls, mails) = aws.calls();
+        if let Some(error) = failed(route, &answered) {
+            return Err(error);
+        }
+        let warm = function.invoke(&second).await;
+        if let Some(error) = failed(route, &warm) {
+            return Err(error);
+        }
+        totals.push(ms(answered.at.duration_since(function.started)));
+        inits.push(ms(function.init().unwrap_or_default()));
+        firsts.push(ms(answered.took));
+        warms.push(ms(warm.took));
+        if run == 0 {
+            cold_calls = calls;
+            cold_calls.extend(std::iter::repeat_n("SESv2.SendEmail".to_string(), mails));
+        }
+        function.stop().await;
+    }
+    let ((median, min, max), (init, _, _)) = (stats(totals), stats(inits));
+    let ((first, _, _), (warm, _, _)) = (stats(firsts), stats(warms));
+    println!(
+        "{}",
+        json!({
+            "bench": "cold_start", "function": subject.name, "route": route.route,
+            "what": "process start to the first response of a success request: runtime init, AWS clients, keyring (Query, KMS Decrypt), the route's own calls",
+            "median_ms": median, "min_ms": min, "max_ms": max, "runs": runs,
+            "init_median_ms": init,
+            "first_request_median_ms": first, "warm_request_median_ms": warm,
+            "cold_calls": cold_calls,
+        })
+    );
+    Ok(Cold { total_ms: median, first_request_ms: first, warm_request_ms: warm, calls: cold_calls })
+}
+
+/// One warm container: after a warm-up request, each route's success request
+/// with its AWS calls counted; then the routes' requests replayed for the
+/// peak memory.
+async fn warm(subject: &Subject<'_>, routes: &[&Route], aws: &Aws, load: u64) -> Result<(), Value> {
+    let mut function = subject.start().await;
+    let warm_up = function.invoke(&subject.request(routes[0]).await).await;
+    if let Some(error) = failed(routes[0], &warm_up) {
+        return Err(error);
+    }
+    let mut replays = Vec::new();
+    for route in routes {
+        let request = subject.request(route).await;
+        aws.forget();
+        let answered = function.invoke(&request).await;
+        let (which, mails) = aws.calls();
+        if let Some(error) = failed(route, &answered) {
+            return Err(error);
+        }
+        println!(
+            "{}",
+            json!({
+                "bench": "aws_calls", "function": route.function, "route": route.route,
+                "calls": which.len(), "which": which, "mail": mails,
+                "budget": route.budget, "within_budget": route.budget.map(|budget| which.len() <= budget),
+                "handler_ms": round(ms(answered.took)),
+            })
+        );
+        replays.push(request);
+    }
+    let (started, mut statuses) = (Instant::now(), BTreeMap::<u16, u64>::new());
+    for request in replays.iter().cycle().take(load as usize) {
+        if started.elapsed() > LOAD_TIME_CAP {
+            break;
+        }
+        *statuses.entry(function.invoke(request).await.status()).or_default() += 1;
+    }
+    aws.forget();
+    println!(
+        "{}",
+        json!({
+            "bench": "rss", "function": subject.name,
+            "peak_rss_mib": round(function.peak_rss_kib() as f64 / 1024.0),
+            "requests": function.count, "replay_statuses": statuses,
+        })
+    );
+    function.stop().await;
+    Ok(())
+}
+
+/// The Node tutorial's stack at a cold start doing what our `me` does before
+/// its first answer (a Query of the keyring, a KMS Decrypt, one read), as a
+/// fresh `node` process per run: from spawn to the line it prints.
+async fn node_cold_starts(script: &Path, aws: &Aws, runs: usize) -> Option<Cold> {
+    let (env, vars) = deployment(aws).await;
+    let user = env.register(&testkit::unique_email("node")).await;
+    let (mut answers, mut exits, mut node_calls) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        aws.forget();
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new("node")
+            .arg(script)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(
+                vars.iter()
+                    .filter(|(k, _)| k.starts_with("AWS_") || ["TABLE_NAME", "KMS_KEY_ID"].contains(&k.as_str())),
+            )
+            .env("USER_ID", &user.id)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines.next_line().await.ok().flatten().unwrap_or_default();
+        let answered = started.elapsed();
+        child.wait().await.expect("node exits");
+        let exited = started.elapsed();
+        let printed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if printed["user"] != json!(user.id) {
+            println!("{}", json!({ "bench": "error", "function": "node", "printed": line }));
+            return None;
+        }
+        answers.push(ms(answered));
+        exits.push(ms(exited));
+        if run == 0 {
+            node_calls = aws.calls().0;
+        }
+    }
+    let ((median, min, max), (exit, _, _)) = (stats(answers), stats(exits));
+    println!(
+        "{}",
+        json!({
+            "bench": "node_cold_start", "script": script.display().to_string(),
+            "what": "node process start to its printed answer: require speakeasy, jsonwebtoken, @aws-sdk/client-dynamodb and -kms, build both clients, Query the keyring, KMS Decrypt, GetItem the profile",
+            "median_ms": median, "min_ms": min, "max_ms": max, "exit_median_ms": exit, "runs": runs,
+            "calls": node_calls,
+        })
+    );
+    Some(Cold { total_ms: median, calls: node_calls, ..Cold::default() })
 }
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = PathBuf::from(args.first().expect("usage: lambda-bench <bootstrap dir> [cold-start runs]"));
-    let cold_runs: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
-    let bootstrap = |function: &str| dir.join(function).join("bootstrap");
-    let proxy = FaultProxy::start(testkit::moto_endpoint().trim_start_matches("http://").to_string()).await;
-
-    // Cold start: a fresh process per run; each unwraps the keyring through KMS.
-    let (env, function_env) = deployment(&proxy).await;
-    let user = env.register("cold@bench.example").await;
-    let session = env.sign_in(&user, None).await;
-    let me = access_event("me", &session.access_token);
-    let (mut totals, mut inits) = (Vec::new(), Vec::new());
-    for _ in 0..cold_runs {
-        let started = Instant::now();
-        let mut function = Function::start(&bootstrap("me"), "me", &function_env).await;
-        let response = function.invoke(&me).await;
-        totals.push(started.elapsed().as_secs_f64() * 1000.0);
-        inits.push(function.init_ms().unwrap_or_default());
-        assert_eq!(status(&response), 200, "{response}");
-    }
-    let ((min, max), (init_min, init_max)) = (min_max(&totals), min_max(&inits));
-    println!(
-        "{}",
-        json!({
-            "bench": "cold_start",
-            "function": "me",
-            "what": "process start to first response: runtime init, AWS clients, keyring unwrap (DynamoDB Query + KMS Decrypt), one authenticated request (GetItem)",
-            "median_ms": round(median(totals.clone())),
-            "min_ms": round(min),
-            "max_ms": round(max),
-            "init_to_first_poll_median_ms": round(median(inits.clone())),
-            "init_min_ms": round(init_min),
-            "init_max_ms": round(init_max),
-            "runs": totals.len(),
-        })
-    );
-
-    // One warm container per function, each in its own fresh deployment so
-    // tables stay small: warm-up, the counted request, then the load.
-    let names: Vec<&str> = {
-        let mut names = Vec::new();
-        for scenario in scenarios(&env).await {
-            if !names.contains(&scenario.function) {
-                names.push(scenario.function);
+    let args = args();
+    std::fs::create_dir_all(&args.logs).unwrap();
+    let moto = testkit::moto_endpoint().trim_start_matches("http://").to_string();
+    let aws = Aws { proxy: FaultProxy::start(moto.clone()).await, mail: MailCounter::start(moto).await };
+    let mut cold = HashMap::new();
+    let mut errors = 0;
+    for name in &args.functions {
+        let routes = routes::of(name);
+        assert!(!routes.is_empty(), "no route of {name} in bench::routes::ROUTES");
+        let (env, vars) = deployment(&aws).await;
+        let bootstrap = args.dir.join(name).join("bootstrap");
+        let log = args.logs.join(format!("{name}.log"));
+        let subject = Subject { name, bootstrap, env, vars, log };
+        let measured = match cold_starts(&subject, routes[0], &aws, args.runs).await {
+            Ok(measured) => warm(&subject, &routes, &aws, args.load).await.map(|()| measured),
+            Err(error) => Err(error),
+        };
+        match measured {
+            Ok(measured) => drop(cold.insert(name.as_str(), measured)),
+            Err(error) => {
+                println!("{error}");
+                errors += 1;
             }
         }
-        names
-    };
-    for name in names {
-        let (env, function_env) = deployment(&proxy).await;
-        let scenarios: Vec<Scenario> = scenarios(&env).await.into_iter().filter(|s| s.function == name).collect();
-        let mut function = Function::start(&bootstrap(name), name, &function_env).await;
-        for scenario in &scenarios {
-            function.invoke(&scenario.warmup).await;
-            proxy.take_calls();
-            let response = function.invoke(&scenario.counted).await;
-            let calls = proxy.take_calls();
-            assert_eq!(status(&response), scenario.counted_status, "{}: {response}", scenario.route);
-            let calls: Vec<String> = calls
-                .iter()
-                .map(|c| c.replace("DynamoDB_20120810.", "DynamoDB.").replace("TrentService.", "KMS."))
-                .collect();
-            println!(
-                "{}",
-                json!({
-                    "bench": "aws_calls",
-                    "route": scenario.route,
-                    "calls": calls.len(),
-                    "which": calls,
-                    "budget": scenario.budget,
-                })
-            );
-        }
-        let load = &scenarios[0].load;
-        let mut statuses: HashMap<u64, u32> = HashMap::new();
-        for _ in 0..1000 {
-            let response = function.invoke(load).await;
-            *statuses.entry(status(&response)).or_default() += 1;
-        }
-        proxy.take_calls();
+    }
+
+    if let (Some(refresh), Some(me)) = (cold.get("refresh"), cold.get("me")) {
+        let signing = refresh.first_request_ms - refresh.warm_request_ms;
+        let reference = me.first_request_ms - me.warm_request_ms;
         println!(
             "{}",
             json!({
-                "bench": "rss",
-                "function": name,
-                "peak_rss_mib": round(function.peak_rss_kib() as f64 / 1024.0),
-                "requests": function.count,
-                "load_statuses": statuses,
+                "bench": "first_signature", "function": "refresh",
+                "what": "a signing function's first request minus a warm one (keyring load, data key unwrap, RSA key unsealed and parsed), beside the same on me (keyring load only)",
+                "first_request_median_ms": refresh.first_request_ms, "warm_request_median_ms": refresh.warm_request_ms,
+                "first_minus_warm_ms": round(signing),
+                "me_first_minus_warm_ms": round(reference),
+                "signing_key_estimate_ms": round(signing - reference),
             })
         );
+    }
+
+    if let Some(script) = &args.node
+        && let Some(node) = node_cold_starts(script, &aws, args.runs).await
+        && let Some(me) = cold.get("me")
+    {
+        println!(
+            "{}",
+            json!({
+                "bench": "cold_start_like_for_like",
+                "rust": { "function": "me", "median_ms": me.total_ms, "calls": me.calls },
+                "node": { "script": "coldstart-aws.js", "median_ms": node.total_ms, "calls": node.calls },
+                "rust_over_node": (me.total_ms / node.total_ms * 1000.0).round() / 1000.0,
+                "goal": "rust_over_node <= 0.1",
+            })
+        );
+    }
+    if errors > 0 {
+        eprintln!("{errors} function(s) failed: see the error lines");
+        std::process::exit(1);
     }
 }
