@@ -17,7 +17,8 @@
 //! - `first_signature`: on `refresh` (signs an RS256 access token), its first
 //!   request's time minus a warm one's, beside the same difference on
 //!   `passkey-signin-options` (which loads the same keys and signs nothing):
-//!   the difference of the two is the signing key's first use;
+//!   the difference of the two is the first signature's cost in a fresh
+//!   process (more than criterion's `jwt/access_first_sign`, timed in a warm one);
 //! - with `--node`: `node_cold_start`, the Node tutorial's stack doing the
 //!   same three AWS calls as our `me` at its cold start (`bench/node/coldstart-aws.js`),
 //!   as a fresh `node` process N times, and `cold_start_like_for_like`.
@@ -69,6 +70,7 @@ fn args() -> Args {
             _ => panic!("{usage}"),
         }
     }
+    assert!(parsed.runs > 0, "{usage}: --runs is at least 1");
     if parsed.functions.is_empty() {
         parsed.functions = routes::ROUTES.iter().map(|route| route.function.to_string()).collect();
         parsed.functions.dedup();
@@ -377,7 +379,7 @@ async fn main() {
             "{}",
             json!({
                 "bench": "first_signature", "function": "refresh", "reference": "passkey-signin-options",
-                "what": "a signing function's first request minus a warm one (keyring Query, both KMS Decrypts, the RSA key unsealed and parsed at its first signature), beside the same on a function that loads the same keys and signs nothing",
+                "what": "a signing function's first request minus a warm one (keyring Query, both KMS Decrypts; at its first signature the RSA key unsealed and parsed, and aws-lc's random generator seeded at its first use, for RSA blinding), beside the same on a function that loads the same keys and draws nothing from aws-lc",
                 "first_request_median_ms": refresh.first_request_ms, "warm_request_median_ms": refresh.warm_request_ms,
                 "first_minus_warm_ms": round(signing),
                 "reference_first_minus_warm_ms": round(without),
