@@ -7,6 +7,8 @@
 # runs the same requests at the host's full CPU (a check of the harness, no
 # sizing curve). More: ARGS="--requests 60 --functions login,me".
 # Figures to .local/bench-sizing/sizing.jsonl, the table to stdout.
+# PREBUILT=DIR: no build; DIR holds <function>/bootstrap for every function
+# below and testkit's `local-stack` and `passkey` (e.g. copies made earlier).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-env.sh
@@ -26,17 +28,25 @@ helpers="register email-verify passkey-options passkey-register twofa-challenge 
 rm -rf "$out" && mkdir -p "$out/functions"
 trap '[ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true' EXIT
 
-echo "==> release bootstraps (cargo lambda build --release, x86_64)" >&2
-cargo lambda build --release $(printf -- '--bin %s ' $measured $helpers) >&2
-# Copied, so that another build into the same target directory cannot swap
-# a binary during the run.
-for f in $measured $helpers; do
-  mkdir -p "$out/functions/$f" && cp "$target/lambda/$f/bootstrap" "$out/functions/$f/bootstrap"
-done
-echo "==> the local stack's tools and moto on :$MOTO_PORT" >&2
-cargo build -p testkit --bin local-stack --bin passkey >&2
+if [ -n "${PREBUILT:-}" ]; then
+  tools=$PREBUILT
+  for f in $measured $helpers; do
+    mkdir -p "$out/functions/$f" && cp "$PREBUILT/$f/bootstrap" "$out/functions/$f/bootstrap"
+  done
+else
+  echo "==> release bootstraps (cargo lambda build --release, x86_64)" >&2
+  cargo lambda build --release $(printf -- '--bin %s ' $measured $helpers) >&2
+  # Copied, so that another build into the same target directory cannot swap
+  # a binary during the run.
+  for f in $measured $helpers; do
+    mkdir -p "$out/functions/$f" && cp "$target/lambda/$f/bootstrap" "$out/functions/$f/bootstrap"
+  done
+  cargo build -p testkit --bin local-stack --bin passkey >&2
+  tools=$target/$CARGO_BUILD_TARGET/debug
+fi
+echo "==> moto on :$MOTO_PORT, the local stack in it" >&2
 start_moto "$MOTO_PORT" "$out/moto.log"
-"$target/$CARGO_BUILD_TARGET/debug/local-stack" "$TABLE_NAME" "$KMS_KEY_ID" >&2
+"$tools/local-stack" "$TABLE_NAME" "$KMS_KEY_ID" >&2
 
 python3 scripts/bench_sizing.py "$out/functions" "$AWS_ENDPOINT_URL" "$out" \
-  --passkey-tool "$target/$CARGO_BUILD_TARGET/debug/passkey" "$@"
+  --passkey-tool "$tools/passkey" "$@"

@@ -45,6 +45,9 @@ BILLING_GRANULARITY_MS = 1
 
 # Lambda: one full vCPU at 1,769 MB, in proportion below and above.
 MB_PER_VCPU = 1769
+# The CFS period the quota is spread over (Lambda does not publish its own):
+# a request that finds its period's quota spent waits for the next one, which
+# is what the p90 at small sizes shows.
 CFS_PERIOD_US = 100_000
 
 # The kinds of function: what a warm request of each does.
@@ -275,6 +278,11 @@ class Runtime:
                 pass
         return total / 1e6
 
+    def peak_rss_mib(self):
+        """VmHWM: the peak resident set, the binary's own pages included."""
+        found = re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{self.proc.pid}/status").read())
+        return int(found.group(1)) / 1024
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
@@ -404,13 +412,14 @@ class Bench:
                 else:
                     durations.append(ms)
             cpu_per_request = (rt.cpu_ms() - cpu_after_cold) / max(1, requests)
+            rss = rt.peak_rss_mib()
             peak = group.peak_mib() if group else float("nan")
             ooms = group.oom_kills() if group else 0
         finally:
             rt.stop()
             if group:
                 cgroups.remove(group)
-        return {"durations": durations, "cold": cold, "peak": peak, "ooms": ooms, "cpu": cpu_per_request}
+        return {"durations": durations, "cold": cold, "peak": peak, "rss": rss, "ooms": ooms, "cpu": cpu_per_request}
 
 
 def system_ca_bundle():
@@ -421,6 +430,7 @@ def system_ca_bundle():
 
 
 def main():
+    global CFS_PERIOD_US
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bootstrap_dir")
     p.add_argument("moto_url")
@@ -431,9 +441,12 @@ def main():
     p.add_argument("--functions", default="login,refresh,me,twofa-verify-login,passkey-login")
     p.add_argument("--sizes", help="comma-separated MB (default: 128..1769, and 2048, 3008 for login)")
     p.add_argument("--passkey-tool", required=True, help="testkit's `passkey` binary")
+    p.add_argument("--period-us", type=int, default=CFS_PERIOD_US, help="the CFS period of the quota")
     p.add_argument("--no-limit", action="store_true", help="no cgroup: every size at the host's full CPU")
     args = p.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
+    CFS_PERIOD_US = args.period_us
+    load_before = os.getloadavg()[0]
 
     if args.no_limit:
         cgroups = None
@@ -454,7 +467,7 @@ def main():
              for fn in functions}
     per_round = [args.requests // args.rounds + (1 if r < args.requests % args.rounds else 0)
                  for r in range(args.rounds)]
-    samples = {(fn, s): {"durations": [], "cold": [], "peak": [], "ooms": 0, "cpu": []}
+    samples = {(fn, s): {"durations": [], "cold": [], "peak": [], "rss": [], "ooms": 0, "cpu": []}
                for fn in functions for s in sizes[fn]}
     for r, n in enumerate(per_round):
         for fn in functions:
@@ -465,6 +478,7 @@ def main():
                 s["durations"] += run["durations"]
                 s["cold"].append(run["cold"])
                 s["peak"].append(run["peak"])
+                s["rss"].append(run["rss"])
                 s["cpu"].append(run["cpu"])
                 s["ooms"] += run["ooms"]
     for rt in bench.helpers.values():
@@ -481,35 +495,45 @@ def main():
             "init_median_ms": round(statistics.median(c["init_ms"] for c in s["cold"]), 1),
             "first_request_median_ms": round(statistics.median(c["first_request_ms"] for c in s["cold"]), 1),
             "cpu_ms_per_request": round(statistics.median(s["cpu"]), 2),
-            "cold_starts": len(s["cold"]), "peak_memory_mib": round(max(s["peak"]), 1), "oom_kills": s["ooms"],
+            "cold_starts": len(s["cold"]), "cgroup_peak_mib": round(max(s["peak"]), 1),
+            "peak_rss_mib": round(max(s["rss"]), 1), "oom_kills": s["ooms"],
             "usd_per_million": round(cost_per_million(size, statistics.median(d)), 3),
             "price": {"gb_second": PRICE_GB_SECOND, "per_million_requests": PRICE_PER_MILLION_REQUESTS,
                       "billed_per_ms": BILLING_GRANULARITY_MS, "date": PRICE_DATE},
             "limited": cgroups is not None,
         })
+    load = (round(load_before, 2), round(os.getloadavg()[0], 2))
+    for row in rows:
+        row["loadavg_1min_start_end"] = load
+        row["cfs_period_us"] = CFS_PERIOD_US if cgroups else None
     with open(os.path.join(args.out_dir, "sizing.jsonl"), "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
     print_table(rows)
+    print(f"\nmachine: {os.cpu_count()} CPUs, 1-min load average {load[0]} at the start, {load[1]} at the end "
+          "(above 0 means other work shared the CPUs: medians, not means)")
 
 
 def print_table(rows):
-    print(f"Lambda x86_64 price of {PRICE_DATE}: ${PRICE_GB_SECOND} per GB-second, "
+    print(f"Lambda x86_64 price of {PRICE_DATE}: ${PRICE_GB_SECOND:.10f} per GB-second, "
           f"${PRICE_PER_MILLION_REQUESTS:.2f} per million requests, billed per {BILLING_GRANULARITY_MS} ms; "
-          "cost per million on the median warm duration.")
+          "cost per million on the median warm duration.\n"
+          "Duration: event handed to the function until its response (the runtime API stand-in's clock); "
+          "cold: process start to the first response; CPU: the process's CPU per warm request; "
+          "RSS: peak resident set (VmHWM).")
     for fn in dict.fromkeys(r["function"] for r in rows):
         mine = [r for r in rows if r["function"] == fn]
         best = min(r["median_ms"] for r in mine)
         print(f"\n{fn}: {mine[0]['kind']} ({mine[0]['requests']} warm requests and {mine[0]['cold_starts']} cold "
               "starts per size)")
         print(f"{'MB':>5} {'vCPU':>6} {'median ms':>10} {'p90 ms':>9} {'vs best':>8} {'cold ms':>8} "
-              f"{'CPU ms':>7} {'peak MiB':>9} {'$/million':>10}")
+              f"{'CPU ms':>7} {'RSS MiB':>8} {'$/million':>10}")
         for r in mine:
             share = f"{r['vcpu']:.3f}" if r["vcpu"] is not None else "host"
             oom = f"  OOM x{r['oom_kills']}" if r["oom_kills"] else ""
             print(f"{r['memory_mb']:>5} {share:>6} {r['median_ms']:>10.1f} {r['p90_ms']:>9.1f} "
                   f"{r['median_ms'] / best:>7.2f}x {r['cold_start_median_ms']:>8.1f} {r['cpu_ms_per_request']:>7.2f} "
-                  f"{r['peak_memory_mib']:>9.1f} "
+                  f"{r['peak_rss_mib']:>8.1f} "
                   f"{r['usd_per_million']:>10.3f}{oom}")
 
 
