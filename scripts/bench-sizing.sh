@@ -11,13 +11,12 @@
 # below and testkit's `local-stack` and `passkey` (e.g. copies made earlier).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/local-env.sh
-
 if [ "$(id -u)" != 0 ] && [[ " $* " != *" --no-limit "* ]]; then
   echo "bench-sizing needs root: it emulates Lambda's CPU share with a cgroup CPU quota." >&2
   echo "Run it as root, or with ARGS=--no-limit to check the harness at full CPU (no sizing curve)." >&2
   exit 2
 fi
+source scripts/local-env.sh
 
 MOTO_PORT=${BENCH_MOTO_PORT:-5260}
 out=.local/bench-sizing
