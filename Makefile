@@ -10,7 +10,7 @@ TOOLS := $(VENV)/.installed
 WEB_DEPS := web/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test bench bench-sizing prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key retire-signing-key migrate-factors mail
+.PHONY: dev test bench bench-sizing cost prove-conditions build deploy tools lock clean grant-admin revoke-admin reset-2fa rotate-signing-key retire-signing-key migrate-factors mail
 
 ## make dev: the web front end at http://localhost:4200, the API at http://127.0.0.1:9000 (Ctrl-C stops it)
 dev: $(TOOLS) $(WEB_DEPS)
@@ -28,6 +28,11 @@ bench: $(TOOLS)
 ## cgroup CPU quota (needs root; see bench/SIZING.md)
 bench-sizing: $(TOOLS)
 	scripts/bench-sizing.sh $(ARGS)
+
+## make cost [ARGS="--mau 250000 --bench .local/bench"]: the monthly bill of a stated workload from the
+## per-route figures in bench/cost-inputs.json, beside Amazon Cognito's price (scripts/cost.py --help)
+cost: $(TOOLS)
+	$(VENV)/bin/python scripts/cost.py $(ARGS)
 
 ## make prove-conditions: each race test fails when its DynamoDB condition is weakened
 prove-conditions: $(TOOLS)

@@ -75,6 +75,9 @@ python scripts/check_routes.py
 sam validate --lint -t examples/protected-api/template.yaml
 cfn-lint examples/protected-api/template.yaml
 
+step "the cost model (scripts/test_cost.py: a hand-computed bill)"
+python -m unittest -q scripts/test_cost.py
+
 step "build (every binary and test), moto on 127.0.0.1:$MOTO_PORT, the local stack"
 # One package selection for every build (the workspace without the bench
 # harness), and one set of features (workspace-hack), so that the tests,
