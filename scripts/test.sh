@@ -17,7 +17,7 @@ export ISSUER_URL="http://127.0.0.1:$PORT"
 # template's CORS and the functions' Origin rule both read them.
 export ALLOWED_ORIGINS="http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT"
 mkdir -p .local
-WATCH_PID= GATEWAY_PID= WEB_BUILD_PID=
+WATCH_PID= GATEWAY_PID= WEB_BUILD_PID= WHY=
 
 STEP= STEP_STARTED=$SECONDS STARTED=$SECONDS
 TIMES=()
@@ -40,6 +40,8 @@ cleanup() {
   printf '\n==> seconds per step (%s)\n' "$([ $status = 0 ] && echo passed || echo FAILED)"
   printf '%s\n' "${TIMES[@]}"
   printf '%5d s  in all\n' $((SECONDS - STARTED))
+  printf 'disk: %s free at the end\n' "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"
+  [ -z "$WHY" ] || printf 'why it failed:\n%s\n' "$WHY"
 }
 trap cleanup EXIT
 
@@ -145,6 +147,16 @@ step "sam build, every function (debug profile, reusing the build above)"
 # `make build` is the release build for deploying (zig, for Amazon Linux's
 # glibc); here SAM drives cargo-lambda the same way over the artifacts the
 # tests just built, so the check costs seconds, not a second full compile.
-SAM_BUILD_MODE=debug CARGO_LAMBDA_COMPILER=cargo \
-  sam build --build-dir .local/sam-build
+# cargo-lambda moves each binary into target/lambda/ and SAM copies it again:
+# about 3.6 GB of debug binaries, removed once SAM has built them all. CI
+# shows only the last lines of a failure, so the summary repeats the cause.
+rm -rf .local/sam-build target/lambda
+if ! SAM_BUILD_MODE=debug CARGO_LAMBDA_COMPILER=cargo \
+  sam build --build-dir .local/sam-build >.local/sam-build.log 2>&1; then
+  cat .local/sam-build.log
+  WHY=$(grep -iE 'error|failed|space' .local/sam-build.log | tail -n 4)
+  exit 1
+fi
+tail -n 4 .local/sam-build.log
+rm -rf .local/sam-build target/lambda
 end_step
