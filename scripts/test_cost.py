@@ -139,6 +139,22 @@ class Workload(unittest.TestCase):
             notes = cost.apply_bench(inputs, d)
         self.assertEqual(notes, ["refresh: 3 DynamoDB calls measured, 2 listed in the inputs"])
 
+    def test_each_route_is_priced_at_its_functions_memory_size_in_the_template(self):
+        import check_routes  # its loader reads the template's CloudFormation tags
+
+        with open(os.path.join(ROOT, "infra", "template.yaml")) as f:
+            template = check_routes.yaml.load(f, Loader=check_routes.CloudFormationLoader)
+        default = template["Globals"]["Function"]["MemorySize"]
+        sizes = {
+            r["Metadata"]["BuildProperties"]["Binary"]: r["Properties"].get("MemorySize", default)
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Serverless::Function"
+        }
+        inputs = cost.load_inputs(os.path.join(ROOT, "bench", "cost-inputs.json"))
+        for name, route in inputs["routes"].items():
+            with self.subTest(route=name):
+                self.assertEqual(route["memory_mb"], sizes[route["function"]])
+
     def test_the_default_report_prints(self):
         w = cost.parse_args(["--inputs", os.path.join(ROOT, "bench", "cost-inputs.json")])
         inputs = cost.load_inputs(w.inputs)
