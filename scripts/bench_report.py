@@ -90,7 +90,9 @@ def main():
     row("passkey assertion verify (ES256, webauthn-rs)", criterion_us("passkey", "assertion_verify"))
     vl = criterion_us("verify_login_compute", "totp_code")
     vl_node = dig(node, "verify_login_compute", "rs256_access_variant", "us_per_op")
-    row("verify-login compute, TOTP code (access RS256 both sides)", vl, vl_node, "≥ 50× Node", vl and vl_node and vl_node / vl >= 50)
+    # No goal here: the old "≥ 50× Node" was set for HS256 access tokens; with
+    # RS256 one RSA signature is most of the path on both sides (BENCHMARKS.md).
+    row("verify-login compute, TOTP code (access RS256 both sides)", vl, vl_node)
     row("  the tutorial's own path (signs HS256)", vl, dig(node, "verify_login_compute", "us_per_op"))
     row("verify-login compute, backup code (10 stored)", criterion_us("verify_login_compute", "backup_code"))
     row("verify-login compute, passkey", criterion_us("verify_login_compute", "passkey"))
