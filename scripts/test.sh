@@ -157,6 +157,6 @@ if ! SAM_BUILD_MODE=debug CARGO_LAMBDA_COMPILER=cargo \
   WHY=$(grep -iE 'error|failed|space' .local/sam-build.log | tail -n 4)
   exit 1
 fi
-tail -n 4 .local/sam-build.log
+grep -m1 "Build Succeeded" .local/sam-build.log
 rm -rf .local/sam-build target/lambda
 end_step
