@@ -396,6 +396,19 @@ export async function recordAnswers(page: Page, path: string): Promise<Answer[]>
 }
 
 /**
+ * The page's next request to `path` gets no answer, as on a stalled network,
+ * until the page gives it up; `sent` resolves with that request's body once it
+ * is sent. A request held this way cannot go on to whatever its answer would
+ * start (a held passkey options request never reaches the authenticator).
+ */
+export async function holdNextRequest(page: Page, path: string): Promise<{ sent: Promise<unknown> }> {
+  let arrived: (body: unknown) => void = () => undefined;
+  const sent = new Promise<unknown>((resolve) => (arrived = resolve));
+  await page.route(`**${path}`, (route) => arrived(route.request().postDataJSON()), { times: 1 });
+  return { sent };
+}
+
+/**
  * The page's next request to `path` goes to the API with `body` instead of
  * the page's own (a captured request replayed, as an attacker would send
  * it); the API's answer goes to the page. Call it after `recordAnswers` for
