@@ -1,8 +1,10 @@
 //! A TCP proxy in front of moto that a test can cut or stall, or make answer
 //! with a chosen AWS error, now or after a number of AWS calls, to show what a
 //! request does when DynamoDB or KMS stops answering or refuses mid-flow.
+//! It also counts the calls it forwards, and the mails sent through it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, copy};
@@ -25,6 +27,10 @@ pub enum Fault {
 /// Every AWS call of the SDK (DynamoDB and KMS speak JSON over `POST /`)
 /// starts with this request line.
 const REQUEST_LINE: &[u8] = b"POST / HTTP/1.1\r\n";
+/// SES v2 is a REST API: a mail is this request. Counted apart from the
+/// calls above and never faulted by `fail_after`, so that the DynamoDB and KMS
+/// call counts of the tests stay what they were.
+const SEND_EMAIL_LINE: &[u8] = b"POST /v2/email/outbound-emails HTTP/1.1\r\n";
 
 struct State {
     fault: Fault,
@@ -37,6 +43,8 @@ pub struct FaultProxy {
     state: Arc<Mutex<State>>,
     /// Every call seen, as its `X-Amz-Target` (e.g. `DynamoDB_20120810.GetItem`).
     calls: Arc<Mutex<Vec<String>>>,
+    /// SES `SendEmail` requests seen.
+    mails: Arc<AtomicUsize>,
     /// Bumped whenever the fault changes, so open connections re-decide.
     changed: Arc<watch::Sender<u64>>,
 }
@@ -50,10 +58,18 @@ impl FaultProxy {
         let (changed, _) = watch::channel(0);
         let changed = Arc::new(changed);
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let proxy = FaultProxy { addr, state: state.clone(), changed: changed.clone(), calls: calls.clone() };
+        let mails = Arc::new(AtomicUsize::new(0));
+        let proxy = FaultProxy {
+            addr,
+            state: state.clone(),
+            changed: changed.clone(),
+            calls: calls.clone(),
+            mails: mails.clone(),
+        };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream.clone(), state.clone(), calls.clone(), changed.subscribe()));
+                let seen = Seen { calls: calls.clone(), mails: mails.clone() };
+                tokio::spawn(serve(client, upstream.clone(), state.clone(), seen, changed.subscribe()));
             }
         });
         proxy
@@ -90,6 +106,11 @@ impl FaultProxy {
         std::mem::take(&mut *self.calls.lock().unwrap())
     }
 
+    /// The mails sent through the proxy since the last `take_mails`.
+    pub fn take_mails(&self) -> usize {
+        self.mails.swap(0, Ordering::SeqCst)
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -123,13 +144,31 @@ fn target_of(bytes: &[u8], start: usize) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Where a connection records what it saw.
+struct Seen {
+    calls: Arc<Mutex<Vec<String>>>,
+    mails: Arc<AtomicUsize>,
+}
+
+/// Where each occurrence of `line` in `window` starts, leaving out those that
+/// lie wholly within its first `seen` bytes (counted in the previous read).
+fn starts_of(window: &[u8], line: &[u8], seen: usize) -> Vec<usize> {
+    window
+        .windows(line.len())
+        .enumerate()
+        .filter(|(i, w)| *w == line && i + line.len() > seen)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 async fn serve(
     client: TcpStream,
     upstream: String,
     state: Arc<Mutex<State>>,
-    calls: Arc<Mutex<Vec<String>>>,
+    record: Seen,
     mut changed: watch::Receiver<u64>,
 ) {
+    let Seen { calls, mails } = record;
     match current(&state) {
         Fault::Refuse => return,
         Fault::Stall => return hold(client, &calls).await,
@@ -149,13 +188,8 @@ async fn serve(
             let mut window = std::mem::take(&mut tail);
             let seen = window.len();
             window.extend_from_slice(&buf[..n]);
-            let starts: Vec<usize> = window
-                .windows(REQUEST_LINE.len())
-                .enumerate()
-                .filter(|(i, w)| *w == REQUEST_LINE && i + REQUEST_LINE.len() > seen)
-                .map(|(i, _)| i)
-                .collect();
-            for start in starts {
+            mails.fetch_add(starts_of(&window, SEND_EMAIL_LINE, seen).len(), Ordering::SeqCst);
+            for start in starts_of(&window, REQUEST_LINE, seen) {
                 calls.lock().unwrap().push(target_of(&window, start));
                 let decision = next_call(&state);
                 if decision != Fault::None {
@@ -165,7 +199,7 @@ async fn serve(
             if server_write.write_all(&buf[..n]).await.is_err() {
                 return (Fault::None, Vec::new());
             }
-            tail = window[window.len().saturating_sub(REQUEST_LINE.len() - 1)..].to_vec();
+            tail = window[window.len().saturating_sub(SEND_EMAIL_LINE.len() - 1)..].to_vec();
         }
     };
     let responses = copy(&mut server_read, &mut client_write);

@@ -33,7 +33,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bench::function::{Function, Invoked};
-use bench::mail::MailCounter;
 use bench::routes::{self, Route};
 use serde_json::{Value, json};
 use testkit::TestEnv;
@@ -79,10 +78,9 @@ fn args() -> Args {
 }
 
 /// Where the functions' AWS calls go: the call-counting proxy in front of
-/// moto, and the mail counter in front of moto's SES.
+/// moto (DynamoDB, KMS and SES).
 struct Aws {
     proxy: FaultProxy,
-    mail: MailCounter,
 }
 
 impl Aws {
@@ -90,7 +88,7 @@ impl Aws {
     fn calls(&self) -> (Vec<String>, usize) {
         let calls = self.proxy.take_calls();
         let calls = calls.iter().map(|c| c.replace("DynamoDB_20120810.", "DynamoDB.").replace("TrentService.", "KMS."));
-        (calls.collect(), self.mail.take())
+        (calls.collect(), self.proxy.take_mails())
     }
 
     fn forget(&self) {
@@ -119,7 +117,6 @@ async fn deployment(aws: &Aws) -> (TestEnv, HashMap<String, String>) {
         ("RP_ID", config.passkeys.rp_id.clone()),
         ("AAL2_ROUTES", String::new()),
         ("AWS_ENDPOINT_URL", aws.proxy.endpoint()),
-        ("AWS_ENDPOINT_URL_SESV2", aws.mail.endpoint()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -347,7 +344,7 @@ async fn main() {
     let args = args();
     std::fs::create_dir_all(&args.logs).unwrap();
     let moto = testkit::moto_endpoint().trim_start_matches("http://").to_string();
-    let aws = Aws { proxy: FaultProxy::start(moto.clone()).await, mail: MailCounter::start(moto).await };
+    let aws = Aws { proxy: FaultProxy::start(moto).await };
     let mut cold = HashMap::new();
     let mut errors = 0;
     for name in &args.functions {
